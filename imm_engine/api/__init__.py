@@ -1,0 +1,1 @@
+"""The IMM 2020-09-30 wire protocol over HTTP."""

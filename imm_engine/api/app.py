@@ -1,0 +1,136 @@
+"""The ASGI application: wiring only (settings -> store, queue, auth -> the IMM endpoint)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from kombu.exceptions import OperationalError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from imm_engine import ids
+from imm_engine.api import responses
+from imm_engine.api.actions import ACTIONS, Services
+from imm_engine.api.auth import Authenticator
+from imm_engine.api.protocol import read_call, read_request
+from imm_engine.errors import ApiError, service_unavailable
+from imm_engine.queue import TaskQueue
+from imm_engine.settings import Settings
+from imm_engine.state.keys import Keys
+from imm_engine.state.store import TaskStore
+from imm_engine.tasktypes import SubmitContext
+
+log = logging.getLogger("imm_engine.api")
+
+
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+    )
+
+
+class ImmEndpoint:
+    def __init__(self, settings: Settings) -> None:
+        client = redis_client(settings.redis_url)
+        keys = Keys(settings.key_prefix)
+        self.settings = settings
+        self.redis = client
+        self.auth = Authenticator(settings.access_keys, client, keys, settings.signature_max_skew_s)
+        self.services = Services(
+            store=TaskStore(client, keys, settings.task_ttl_s),
+            queue=TaskQueue(settings),
+            submit=SubmitContext(settings.notify_routes, settings.notify_unknown_topic),
+        )
+
+    async def serve(self, request: Request) -> Response:
+        request_id = ids.request_id()
+        host = request.headers.get("host", "")
+        try:
+            body = await self._body(request)
+            result = await run_in_threadpool(self.handle, request, body, request_id)
+            return responses.success(request_id, result)
+        except ApiError as err:
+            return responses.error(request_id, host, err)
+
+    def handle(self, request: Request, body: bytes, request_id: str) -> dict[str, object]:
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        try:
+            signed = read_request(
+                request.method, request.url.path, request.scope["query_string"], headers, body
+            )
+            self.auth.authenticate(signed, time.time())
+            call = read_call(signed)
+            handler = ACTIONS.get(call.action)
+            if handler is None:
+                raise ApiError(
+                    "InvalidAction.NotFound",
+                    f"Specified api is not found, please check your url and method: {call.action[:64]}",
+                    404,
+                )
+            return handler(self.services, call.params, request_id)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError) as exc:
+            log.warning("backend unavailable: %s", exc)
+            raise service_unavailable("the task store cannot be reached") from exc
+        except ApiError:
+            raise
+        except Exception as exc:
+            log.exception("request %s failed", request_id)
+            raise ApiError(
+                "InternalError",
+                "The request processing has failed due to some unknown error.",
+                500,
+            ) from exc
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.settings.max_request_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def health(self) -> dict[str, object]:
+        self.redis.ping()
+        return {"status": "ok"}
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError("RequestEntityTooLarge", f"The request body is larger than {limit} bytes.", 413)
+
+
+def create_app(settings: Settings) -> Starlette:
+    endpoint = ImmEndpoint(settings)
+
+    async def healthz(request: Request) -> Response:
+        try:
+            result = await run_in_threadpool(endpoint.health)
+        except redis.exceptions.RedisError:
+            return responses.error(ids.request_id(), "", service_unavailable("redis is unreachable"))
+        return responses.success(ids.request_id(), result)
+
+    async def not_found(request: Request) -> Response:
+        err = ApiError("InvalidAction.NotFound", f"No such path {request.url.path[:100]}; POST / with x-acs-action.", 404)
+        return responses.error(ids.request_id(), request.headers.get("host", ""), err)
+
+    app = Starlette(
+        routes=[
+            Route("/", endpoint.serve, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        ]
+    )
+    app.state.endpoint = endpoint
+    return app

@@ -1,0 +1,65 @@
+"""Celery settings shared by the API (which only publishes) and the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Exchange, Queue
+
+from imm_engine.settings import Settings
+from imm_engine.state.keys import Keys
+
+
+def task_name(task_type: str) -> str:
+    """The Celery task that runs an IMM task type, e.g. `imm.OfficeConversion`."""
+    return f"imm.{task_type}"
+
+
+def broker_url(settings: Settings) -> str:
+    url = settings.effective_broker_url
+    if url.startswith("unix://"):  # redis-py spelling -> kombu spelling
+        return "redis+socket://" + url[len("unix://") :]
+    return url
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    keys = Keys(settings.key_prefix)
+    transport: dict[str, Any] = {
+        # Above the hard time limit: a task still running is never handed to another worker.
+        "visibility_timeout": settings.visibility_timeout_s,
+    }
+    if broker_url(settings).startswith("redis"):
+        # Several deployments (and the test suite) can share one Redis.
+        transport["global_keyprefix"] = f"{settings.key_prefix}:celery:"
+    return {
+        "broker_url": broker_url(settings),
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 5,
+        "task_default_queue": keys.queue("default"),
+        "task_queues": task_queues(settings),
+        "task_ignore_result": True,
+        "result_backend": None,
+        # At-least-once: acknowledge after the run; a lost worker's task is delivered again.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit_s,
+        "task_soft_time_limit": settings.task_time_limit_s - 30,
+        # Events for Flower; "sent" events let it show queued tasks too.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "worker_hijack_root_logger": False,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+    }
+
+
+def task_queues(settings: Settings) -> list[Queue]:
+    """One direct queue per task-type queue name, declared alike by publisher and consumer."""
+    from imm_engine.tasktypes import TASK_TYPES
+
+    keys = Keys(settings.key_prefix)
+    names = sorted({keys.queue(spec.queue) for spec in TASK_TYPES})
+    return [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in names]

@@ -1,0 +1,143 @@
+"""`imm-engine`: run the service, or one of its parts.
+
+    imm-engine up        API + worker + notifier (+ a private Redis when IMM_REDIS_URL is unset)
+    imm-engine api       the HTTP API only
+    imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
+    imm-engine notifier  the notification dispatcher only
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from imm_engine import __version__, embedded_redis
+from imm_engine.processes import ProcessGroup, child_env, python_argv
+from imm_engine.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="imm-engine", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"imm-engine {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run the whole service in the foreground")
+    sub.add_parser("api", help="run the HTTP API")
+    worker = sub.add_parser("worker", help="run a worker (and a notifier)")
+    worker.add_argument("--concurrency", type=int, default=0, help="worker processes (default: IMM_WORKER_CONCURRENCY or CPUs)")
+    worker.add_argument("--no-notifier", action="store_true", help="do not run a notification dispatcher")
+    sub.add_parser("notifier", help="run the notification dispatcher")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"imm-engine: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "up":
+            return up(settings)
+        if not settings.redis_url:
+            print(f"imm-engine {args.command}: set IMM_REDIS_URL (the Redis shared by API and workers), "
+                  "or use `imm-engine up` for a private one", file=sys.stderr)  # fmt: skip
+            return 2
+        if args.command == "api":
+            return api(settings)
+        if args.command == "worker":
+            return worker_group(settings, args.concurrency, not args.no_notifier)
+        return notifier(settings)
+    except embedded_redis.RedisUnavailable as exc:
+        print(f"imm-engine: {exc}", file=sys.stderr)
+        return 2
+
+
+def api(settings: Settings) -> int:
+    import uvicorn
+
+    from imm_engine.api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                log_level="warning", access_log=False, server_header=False)  # fmt: skip
+    return 0
+
+
+def celery_worker_argv(settings: Settings, concurrency: int) -> list[str]:
+    return python_argv(
+        "celery", "-A", "workers.app", "worker",
+        "--pool", "prefork", "--concurrency", str(concurrency or settings.concurrency),
+        "--loglevel", settings.log_level.upper(), "--events", "--without-gossip", "--without-mingle",
+        "--hostname", f"imm-worker-{os.getpid()}@%h",
+    )  # fmt: skip
+
+
+def worker_group(settings: Settings, concurrency: int, with_notifier: bool) -> int:
+    group = ProcessGroup()
+    env = child_env({"IMM_REDIS_URL": settings.redis_url})
+    group.spawn("worker", celery_worker_argv(settings, concurrency), env)
+    if with_notifier:
+        group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
+    return group.wait()
+
+
+def notifier(settings: Settings) -> int:
+    from imm_engine.api.app import redis_client
+    from imm_engine.notify.dispatcher import Dispatcher
+    from imm_engine.state.keys import Keys
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    dispatcher = Dispatcher(
+        redis_client(settings.redis_url),
+        Keys(settings.key_prefix),
+        settings.notify_routes,
+        max_attempts=settings.notify_max_attempts,
+        max_backoff_s=settings.notify_max_backoff_s,
+        log_ttl_s=settings.task_ttl_s,
+    )
+    dispatcher.run(stop)
+    return 0
+
+
+def up(settings: Settings) -> int:
+    group = ProcessGroup()
+    try:
+        redis_url = settings.redis_url
+        private = not redis_url
+        if private:
+            redis_url = embedded_redis.start(group, settings.data_dir)
+        env = child_env({"IMM_REDIS_URL": redis_url})
+        group.spawn("api", python_argv("imm_engine.cli", "api"), env)
+        group.spawn("worker", celery_worker_argv(settings, 0), env)
+        group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
+    except BaseException:
+        group.stop()
+        raise
+    banner(settings, redis_url, private)
+    return group.wait()
+
+
+def banner(settings: Settings, redis_url: str, private: bool) -> None:
+    ak, secret = next(iter(settings.access_keys.items()))
+    shown_secret = secret if settings.access_keys_default else "(from IMM_ACCESS_KEY_SECRET)"
+    endpoint = f"{settings.api_host}:{settings.api_port}"
+    lines = [
+        f"imm-engine {__version__} is up",
+        f"  API        http://{endpoint}  (SDK: endpoint='{endpoint}', protocol='http')",
+        f"  AccessKey  {ak} / {shown_secret}"
+        + ("   <- default pair for local use; set IMM_ACCESS_KEY_ID/SECRET" if settings.access_keys_default else ""),
+        f"  Storage    {settings.storage_root.absolute()}  (oss://bucket/key is <root>/bucket/key)",
+        f"  Redis      {redis_url}" + (f"  (private, data in {settings.data_dir.absolute() / 'redis'})" if private else ""),
+        f"  Workers    {settings.concurrency} processes, one warm LibreOffice each",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Error types.
+
+`ApiError` is what the HTTP API answers with (IMM's `Code`/`Message` and an HTTP status).
+`TaskFailure` is how a task ends `Failed`: a bounded `Code` and a human `Message`.
+"""
+
+from __future__ import annotations
+
+
+class ImmError(Exception):
+    """Root of every error raised on purpose by imm-engine."""
+
+
+class ApiError(ImmError):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def invalid(name: str, why: str) -> ApiError:
+    """The parameter `name` has a value we refuse; `why` says what is wrong with it."""
+    return ApiError("InvalidArgument", f"The parameter {name} is invalid: {why}")
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(f"Missing{name}", f"{name} is mandatory for this action.")
+
+
+def not_found(resource: str, detail: str = "") -> ApiError:
+    message = f"The specified resource {resource} is not found."
+    if detail:
+        message = f"{message} {detail}"
+    return ApiError("ResourceNotFound", message, 404)
+
+
+def service_unavailable(detail: str) -> ApiError:
+    return ApiError(
+        "ServiceUnavailable",
+        f"The request has failed due to a temporary failure of the server: {detail}",
+        503,
+    )
+
+
+class TaskFailure(ImmError):
+    """A task cannot succeed. `retryable` marks failures a later attempt may not hit."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable

@@ -1,0 +1,102 @@
+"""The task record: what GetTask shows and what the worker needs to run the task."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class TaskStatus(StrEnum):
+    #: Accepted and queued, or being processed (IMM shows no separate "queued" state).
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+def iso_time(ts: float) -> str:
+    """IMM's time format: ISO-8601 UTC with a fraction and a `Z`."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class TaskRecord:
+    project: str
+    task_type: str
+    task_id: str
+    request_id: str
+    event_id: str
+    start_ts: float
+    status: str = TaskStatus.RUNNING
+    code: str = ""
+    message: str = ""
+    end_ts: float = 0.0
+    progress: int = 0
+    tags: dict[str, Any] = field(default_factory=dict)
+    user_data: str = ""
+    notification: dict[str, Any] = field(default_factory=dict)
+    #: The validated, normalised parameters the processor runs with.
+    job: dict[str, Any] = field(default_factory=dict)
+    #: The request parameters as the client sent them (GetTask's TaskRequestDefinition).
+    definition: dict[str, Any] = field(default_factory=dict)
+    #: Task-specific results added to the completion event (e.g. PageCount, Targets).
+    result: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status != TaskStatus.RUNNING
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string fields for a Redis hash (dicts as JSON)."""
+        out: dict[str, str] = {}
+        for name, value in asdict(self).items():
+            out[name] = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+        return out
+
+    @classmethod
+    def from_fields(cls, data: dict[str, str]) -> TaskRecord:
+        def obj(name: str) -> dict[str, Any]:
+            raw = data.get(name)
+            return json.loads(raw) if raw else {}
+
+        return cls(
+            project=data["project"],
+            task_type=data["task_type"],
+            task_id=data["task_id"],
+            request_id=data.get("request_id", ""),
+            event_id=data.get("event_id", ""),
+            start_ts=float(data.get("start_ts", 0) or 0),
+            status=data.get("status", TaskStatus.RUNNING),
+            code=data.get("code", ""),
+            message=data.get("message", ""),
+            end_ts=float(data.get("end_ts", 0) or 0),
+            progress=int(data.get("progress", 0) or 0),
+            tags=obj("tags"),
+            user_data=data.get("user_data", ""),
+            notification=obj("notification"),
+            job=obj("job"),
+            definition=obj("definition"),
+            result=obj("result"),
+            attempts=int(data.get("attempts", 0) or 0),
+        )
+
+    def task_info(self, *, with_definition: bool = False) -> dict[str, Any]:
+        """The record as IMM's TaskInfo / GetTask body fields."""
+        info: dict[str, Any] = {
+            "TaskType": self.task_type,
+            "TaskId": self.task_id,
+            "Status": self.status,
+            "Code": self.code,
+            "Message": self.message,
+            "StartTime": iso_time(self.start_ts),
+            "EndTime": iso_time(self.end_ts) if self.end_ts else "",
+            "Progress": self.progress,
+            "Tags": self.tags,
+            "UserData": self.user_data,
+        }
+        if with_definition:
+            info["TaskRequestDefinition"] = json.dumps(self.definition, ensure_ascii=False)
+        return info

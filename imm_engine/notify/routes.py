@@ -1,0 +1,141 @@
+"""Which destinations a task's `Notification` reaches (pure).
+
+IMM's `Notification` names only an MNS topic and/or a RocketMQ topic, so the server maps
+topic names to real destinations in its configuration (`IMM_NOTIFY_TOPICS` or the file named
+by `IMM_NOTIFY_CONFIG`), a JSON object of route key -> destination (or list of them):
+
+    {"imm-topic": {"type": "webhook", "url": "https://example.com/imm", "secret": "s3cret"},
+     "rocketmq:MQ_INST_1/done": [{"type": "webhook", "url": "..."}],
+     "*": {"type": "webhook", "url": "..."}}
+
+Route keys: `mns:<TopicName>`, `rocketmq:<InstanceId>/<TopicName>`, `rocketmq:<TopicName>`,
+a bare `<TopicName>` (matches either kind), and `*` (every task, like IMM's EventBridge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+DESTINATION_TYPES = ("webhook",)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """One place an event is delivered to. `name` is unique within the configuration."""
+
+    name: str
+    type: str
+    url: str
+    secret: str = ""
+    timeout_s: float = 5.0
+    headers: tuple[tuple[str, str], ...] = ()
+    allow_private: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "url": self.url,
+            "secret": self.secret,
+            "timeout_s": self.timeout_s,
+            "headers": [list(h) for h in self.headers],
+            "allow_private": self.allow_private,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Destination:
+        return cls(
+            name=str(data["name"]),
+            type=str(data["type"]),
+            url=str(data["url"]),
+            secret=str(data.get("secret", "")),
+            timeout_s=float(data.get("timeout_s", 5.0)),
+            headers=tuple((str(k), str(v)) for k, v in data.get("headers", [])),
+            allow_private=bool(data.get("allow_private", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Routes:
+    by_key: Mapping[str, tuple[Destination, ...]] = field(default_factory=dict)
+
+    def keys_for(self, notification: Mapping[str, Any]) -> list[str]:
+        """The route keys a `Notification` object asks for, most specific first."""
+        keys: list[str] = []
+        mns = notification.get("MNS")
+        if isinstance(mns, Mapping) and mns.get("TopicName"):
+            topic = str(mns["TopicName"])
+            keys.append(self._first(f"mns:{topic}", topic) or f"mns:{topic}")
+        rmq = notification.get("RocketMQ")
+        if isinstance(rmq, Mapping) and rmq.get("TopicName"):
+            topic, instance = str(rmq["TopicName"]), str(rmq.get("InstanceId") or "")
+            candidates = [f"rocketmq:{instance}/{topic}"] if instance else []
+            candidates += [f"rocketmq:{topic}", topic]
+            keys.append(self._first(*candidates) or candidates[0])
+        return keys
+
+    def unknown(self, notification: Mapping[str, Any]) -> list[str]:
+        """Route keys requested by `notification` that the configuration does not map."""
+        return [k for k in self.keys_for(notification) if k not in self.by_key]
+
+    def destinations(self, notification: Mapping[str, Any] | None) -> list[Destination]:
+        """Every destination an event of a task with this `Notification` goes to, once each."""
+        keys = self.keys_for(notification or {}) + ["*"]
+        seen: dict[str, Destination] = {}
+        for key in keys:
+            for dest in self.by_key.get(key, ()):
+                seen.setdefault(dest.name, dest)
+        return list(seen.values())
+
+    def _first(self, *candidates: str) -> str | None:
+        return next((c for c in candidates if c in self.by_key), None)
+
+
+def parse_routes(config: Mapping[str, Any]) -> Routes:
+    """Validate a route table; raise ValueError naming the bad entry."""
+    by_key: dict[str, tuple[Destination, ...]] = {}
+    for key, value in config.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"route key {key!r} must be a non-empty string")
+        items = value if isinstance(value, list) else [value]
+        dests = []
+        for i, item in enumerate(items):
+            name = key if len(items) == 1 else f"{key}#{i + 1}"
+            dests.append(_destination(name, item))
+        by_key[key] = tuple(dests)
+    return Routes(by_key)
+
+
+def _destination(name: str, item: Any) -> Destination:
+    if not isinstance(item, Mapping):
+        raise ValueError(f"{name}: a destination is a JSON object with a 'type'")
+    kind = item.get("type", "webhook")
+    if kind not in DESTINATION_TYPES:
+        raise ValueError(f"{name}: type {kind!r} is not one of {', '.join(DESTINATION_TYPES)}")
+    url = item.get("url")
+    if not isinstance(url, str):
+        raise ValueError(f"{name}: 'url' is required")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name}: url {url!r} must be an http:// or https:// URL with a host")
+    headers = item.get("headers", {})
+    if not isinstance(headers, Mapping):
+        raise ValueError(f"{name}: 'headers' must be an object of name -> value")
+    timeout = item.get("timeout", 5.0)
+    if not isinstance(timeout, int | float) or not 0 < timeout <= 120:
+        raise ValueError(f"{name}: 'timeout' must be a number of seconds in (0, 120]")
+    secret = item.get("secret", "")
+    if not isinstance(secret, str):
+        raise ValueError(f"{name}: 'secret' must be a string")
+    return Destination(
+        name=name,
+        type=kind,
+        url=url,
+        secret=secret,
+        timeout_s=float(timeout),
+        headers=tuple((str(k), str(v)) for k, v in headers.items()),
+        allow_private=bool(item.get("allow_private", False)),
+    )

@@ -1,0 +1,93 @@
+"""HTTP webhook delivery: POST the IMM message, signed with HMAC-SHA256.
+
+Headers sent with every delivery:
+
+    Content-Type: application/json
+    X-Imm-Event-Id: <EventId>          same on every retry: deduplicate on it
+    X-Imm-Task-Id: <TaskId>
+    X-Imm-Delivery-Attempt: <n>        1 for the first attempt
+    X-Imm-Timestamp: <unix seconds>
+    X-Imm-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>   when a secret is set
+
+A 2xx answer is a delivery; anything else, or no answer within the timeout, is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from imm_engine import __version__
+from imm_engine.notify.addresses import check_host
+from imm_engine.notify.routes import Destination
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None = None
+    error: str = ""
+    #: True when retrying cannot help (e.g. the destination is refused by policy).
+    permanent: bool = False
+    elapsed_ms: float = 0.0
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"v1={mac.hexdigest()}"
+
+
+def headers_for(dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int,
+                now: float) -> dict[str, str]:  # fmt: skip
+    timestamp = str(int(now))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"imm-engine/{__version__}",
+        "X-Imm-Event-Id": event_id,
+        "X-Imm-Task-Id": task_id,
+        "X-Imm-Delivery-Attempt": str(attempt),
+        "X-Imm-Timestamp": timestamp,
+    }
+    if dest.secret:
+        headers["X-Imm-Signature"] = signature(dest.secret, timestamp, body)
+    headers.update(dict(dest.headers))
+    return headers
+
+
+class WebhookSender:
+    def __init__(self) -> None:
+        # No proxies from the environment, no redirects (a redirect could lead anywhere).
+        self.client = httpx.Client(trust_env=False, follow_redirects=False)
+
+    def send(self, dest: Destination, body: bytes, event_id: str, task_id: str,
+             attempt: int) -> Outcome:  # fmt: skip
+        started = time.monotonic()
+        parts = urlsplit(dest.url)
+        if not dest.allow_private:
+            reason = check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+            if reason:
+                return Outcome(False, error=f"refused: {reason} (set allow_private to permit)", permanent=True)
+        try:
+            response = self.client.post(
+                dest.url,
+                content=body,
+                headers=headers_for(dest, body, event_id, task_id, attempt, time.time()),
+                timeout=dest.timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300], elapsed_ms=_ms(started))
+        ok = 200 <= response.status_code < 300
+        error = "" if ok else f"HTTP {response.status_code}"
+        return Outcome(ok, response.status_code, error, elapsed_ms=_ms(started))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)

@@ -1,0 +1,207 @@
+"""One settings object, built by a pure function from `IMM_*` environment variables.
+
+Nothing else reads the environment: entry points call `Settings.from_env(os.environ)`.
+Every variable is listed in README.md with its default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imm_engine.notify.routes import Routes, parse_routes
+
+DEFAULT_ACCESS_KEY_ID = "imm-local"
+DEFAULT_ACCESS_KEY_SECRET = "imm-local-secret"
+
+
+class SettingsError(ValueError):
+    """A variable has a value we cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    #: Redis for task state (and the broker unless `broker_url` is set). Empty: none configured.
+    redis_url: str = ""
+    broker_url: str = ""
+    #: Prefix of every Redis key and queue name, so several deployments can share one Redis.
+    key_prefix: str = "imm"
+    data_dir: Path = Path("var")
+    storage_root: Path = Path("var/storage")
+    access_keys: Mapping[str, str] = field(
+        default_factory=lambda: {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}
+    )
+    access_keys_default: bool = True
+    region: str = "local"
+    account_id: str = "0"
+    signature_max_skew_s: int = 900
+    task_ttl_s: int = 7 * 24 * 3600
+    max_source_bytes: int = 200 * 1024 * 1024
+    max_request_bytes: int = 1024 * 1024
+    worker_concurrency: int = 0  # 0: one per CPU
+    soffice_path: str = ""
+    soffice_restart_after: int = 200
+    soffice_start_timeout_s: float = 60.0
+    convert_timeout_s: float = 300.0
+    #: Where each MNS / RocketMQ topic name is delivered (see imm_engine/notify/routes.py).
+    notify_routes: Routes = field(default_factory=Routes)
+    notify_unknown_topic: str = "reject"  # or "ignore"
+    notify_max_attempts: int = 12
+    notify_max_backoff_s: float = 300.0
+    log_level: str = "info"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def concurrency(self) -> int:
+        return self.worker_concurrency or os.cpu_count() or 1
+
+    @property
+    def task_time_limit_s(self) -> int:
+        """Hard limit of one task run: the conversion timeout plus room to fetch and store."""
+        return int(self.convert_timeout_s) + 300
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """How long the broker waits before re-delivering an unacknowledged task.
+
+        Above the hard time limit, so a task still running is never delivered twice.
+        """
+        return self.task_time_limit_s + 300
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        g = _Reader(env)
+        data_dir = Path(g.str("IMM_DATA_DIR", "var"))
+        keys, default_keys = _access_keys(g)
+        return cls(
+            api_host=g.str("IMM_API_HOST", "127.0.0.1"),
+            api_port=g.int("IMM_API_PORT", 8080, 0, 65535),
+            redis_url=g.str("IMM_REDIS_URL", ""),
+            broker_url=g.str("IMM_BROKER_URL", ""),
+            key_prefix=g.name("IMM_KEY_PREFIX", "imm"),
+            data_dir=data_dir,
+            storage_root=Path(g.str("IMM_STORAGE_ROOT", str(data_dir / "storage"))),
+            access_keys=keys,
+            access_keys_default=default_keys,
+            region=g.str("IMM_REGION", "local"),
+            account_id=g.str("IMM_ACCOUNT_ID", "0"),
+            signature_max_skew_s=g.int("IMM_SIGNATURE_MAX_SKEW", 900, 1, 86400),
+            task_ttl_s=g.int("IMM_TASK_TTL", 7 * 24 * 3600, 60, 10 * 365 * 86400),
+            max_source_bytes=g.int("IMM_MAX_SOURCE_BYTES", 200 * 1024 * 1024, 1, 1 << 40),
+            max_request_bytes=g.int("IMM_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 1 << 30),
+            worker_concurrency=g.int("IMM_WORKER_CONCURRENCY", 0, 0, 256),
+            soffice_path=g.str("IMM_SOFFICE_PATH", ""),
+            soffice_restart_after=g.int("IMM_SOFFICE_RESTART_AFTER", 200, 0, 1_000_000),
+            soffice_start_timeout_s=g.float("IMM_SOFFICE_START_TIMEOUT", 60.0, 1, 3600),
+            convert_timeout_s=g.float("IMM_CONVERT_TIMEOUT", 300.0, 1, 86400),
+            notify_routes=_notify_routes(g),
+            notify_unknown_topic=g.choice("IMM_NOTIFY_UNKNOWN_TOPIC", "reject", ("reject", "ignore")),
+            notify_max_attempts=g.int("IMM_NOTIFY_MAX_ATTEMPTS", 12, 1, 1000),
+            notify_max_backoff_s=g.float("IMM_NOTIFY_MAX_BACKOFF", 300.0, 0.01, 86400),
+            log_level=g.choice("IMM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+        )
+
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def str(self, name: str, default: str) -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def int(self, name: str, default: int, lo: int, hi: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name}={value!r} is not an integer") from None
+        if not lo <= number <= hi:
+            raise SettingsError(f"{name}={number} is outside {lo}..{hi}")
+        return number
+
+    def float(self, name: str, default: float, lo: float, hi: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{name}={value!r} is not a number") from None
+        if not lo <= number <= hi:
+            raise SettingsError(f"{name}={number} is outside {lo}..{hi}")
+        return number
+
+    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+        value = self.str(name, default).lower()
+        if value not in options:
+            raise SettingsError(f"{name}={value!r}: choose one of {', '.join(options)}")
+        return value
+
+    def name(self, name: str, default: str) -> str:
+        value = self.str(name, default)
+        if not value.replace("-", "").replace("_", "").isalnum():
+            raise SettingsError(f"{name}={value!r}: use letters, digits, '-' and '_' only")
+        return value
+
+
+def _access_keys(g: _Reader) -> tuple[dict[str, str], bool]:
+    keys: dict[str, str] = {}
+    ak, secret = g.raw("IMM_ACCESS_KEY_ID"), g.raw("IMM_ACCESS_KEY_SECRET")
+    if (ak is None) != (secret is None):
+        raise SettingsError("set both IMM_ACCESS_KEY_ID and IMM_ACCESS_KEY_SECRET, or neither")
+    if ak and secret:
+        keys[ak] = secret
+    extra = g.raw("IMM_ACCESS_KEYS")
+    if extra:
+        for pair in extra.split(","):
+            key_id, sep, key_secret = pair.strip().partition(":")
+            if not sep or not key_id or not key_secret:
+                raise SettingsError("IMM_ACCESS_KEYS must look like 'id1:secret1,id2:secret2'")
+            keys[key_id] = key_secret
+    if keys:
+        return keys, False
+    return {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}, True
+
+
+def _notify_routes(g: _Reader) -> Routes:
+    topics: dict[str, Any] = {}
+    path = g.raw("IMM_NOTIFY_CONFIG")
+    if path:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"IMM_NOTIFY_CONFIG={path!r}: {exc}") from None
+        if not isinstance(document, dict):
+            raise SettingsError(f"IMM_NOTIFY_CONFIG={path!r}: expected a JSON object")
+        topics.update(document.get("topics", document))
+    inline = g.raw("IMM_NOTIFY_TOPICS")
+    if inline:
+        try:
+            document = json.loads(inline)
+        except ValueError as exc:
+            raise SettingsError(f"IMM_NOTIFY_TOPICS is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise SettingsError("IMM_NOTIFY_TOPICS must be a JSON object of topic -> destination")
+        topics.update(document)
+    # Parsed now, so that a bad destination stops the service at start, not at delivery time.
+    try:
+        return parse_routes(topics)
+    except ValueError as exc:
+        raise SettingsError(f"notification topics: {exc}") from None

@@ -1,0 +1,1 @@
+"""Task records and the notification outbox, in Redis."""

@@ -1,0 +1,49 @@
+"""Every Redis key imm-engine writes, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "imm"
+
+    def task(self, task_id: str) -> str:
+        """Hash: one task record. Expires `task_ttl` after the task started."""
+        return f"{self.prefix}:task:{task_id}"
+
+    def deliveries(self, task_id: str) -> str:
+        """List: the delivery log of a task's completion event (JSON entries)."""
+        return f"{self.prefix}:task:{task_id}:deliveries"
+
+    def project_index(self, project: str) -> str:
+        """Sorted set: task ids of a project scored by start time in ms."""
+        return f"{self.prefix}:project:{project}:tasks"
+
+    def nonce(self, access_key_id: str, nonce: str) -> str:
+        """String: a signature nonce seen recently (replay protection)."""
+        return f"{self.prefix}:nonce:{access_key_id}:{nonce}"
+
+    @property
+    def outbox(self) -> str:
+        """Stream: events waiting for delivery, one entry per (event, destination)."""
+        return f"{self.prefix}:outbox"
+
+    @property
+    def outbox_group(self) -> str:
+        return "notifiers"
+
+    @property
+    def outbox_retry(self) -> str:
+        """Sorted set: deliveries waiting for their next attempt, scored by due time."""
+        return f"{self.prefix}:outbox:retry"
+
+    @property
+    def outbox_dead(self) -> str:
+        """List: deliveries that exhausted their attempts (kept for replay)."""
+        return f"{self.prefix}:outbox:dead"
+
+    def queue(self, name: str) -> str:
+        """Celery queue name."""
+        return f"{self.prefix}.{name}"

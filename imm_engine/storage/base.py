@@ -1,0 +1,44 @@
+"""The interface every storage backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from imm_engine.errors import ImmError
+from imm_engine.uris import OssUri
+
+
+class StorageError(ImmError):
+    """The backend failed; `transient` when trying again may succeed."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class ObjectNotFound(StorageError):
+    pass
+
+
+class ObjectTooLarge(StorageError):
+    pass
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    #: Last modification (upload) time, Unix seconds.
+    mtime: float
+
+
+class ObjectStore(Protocol):
+    def stat(self, uri: OssUri) -> ObjectInfo | None:
+        """Size and time of an object, or None when it does not exist."""
+
+    def download(self, uri: OssUri, dest: Path, *, max_bytes: int) -> ObjectInfo:
+        """Copy the object to `dest`. Raises ObjectNotFound, or ObjectTooLarge past `max_bytes`."""
+
+    def upload(self, src: Path, uri: OssUri) -> None:
+        """Write `src` as the object, atomically: readers see the old object or the new one."""

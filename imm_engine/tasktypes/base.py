@@ -1,0 +1,133 @@
+"""What every Create*Task action shares: project, tags, user data, notification."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from imm_engine import uris
+from imm_engine.params import SIGNATURE_PARAMS, Params
+from imm_engine.errors import ApiError, invalid, missing
+from imm_engine.notify.routes import Routes
+
+MAX_USER_DATA_BYTES = 2048
+MAX_TAGS_BYTES = 4096
+MAX_TAGS = 50
+_PROJECT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
+#: Parameters whose values never go back to clients (GetTask's TaskRequestDefinition).
+SECRET_PARAMS = frozenset({"Password"})
+
+
+@dataclass(frozen=True)
+class SubmitContext:
+    routes: Routes
+    unknown_topic: str = "reject"
+
+
+@dataclass(frozen=True)
+class Submission:
+    project: str
+    job: dict[str, Any]
+    tags: dict[str, Any] = field(default_factory=dict)
+    user_data: str = ""
+    notification: dict[str, Any] = field(default_factory=dict)
+    definition: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskTypeSpec:
+    task_type: str
+    action: str
+    #: Celery queue (without the key prefix) the task runs on.
+    queue: str
+    #: Validates the task-specific parameters into the job the processor runs with.
+    parse_job: Callable[[Params, dict[str, Any]], dict[str, Any]]
+
+    def submission(self, params: Params, ctx: SubmitContext) -> Submission:
+        project = project_name(params)
+        tags = parse_tags(params)
+        user_data = params.str("UserData", max_bytes=MAX_USER_DATA_BYTES) or ""
+        notification = parse_notification(params, ctx)
+        params.json("CredentialConfig", dict)  # accepted: see docs/api-behaviour.md
+        job = self.parse_job(params, tags)
+        definition = {
+            k: ("******" if k in SECRET_PARAMS else _definition_value(v))
+            for k, v in params.values.items()
+            if k not in SIGNATURE_PARAMS
+        }
+        return Submission(project, job, tags, user_data, notification, definition)
+
+
+def project_name(params: Params) -> str:
+    name = params.str("ProjectName", required=True, max_bytes=128)
+    assert name is not None
+    if not _PROJECT.match(name):
+        raise invalid(
+            "ProjectName",
+            "use 1-128 letters, digits, '-' and '_', starting with a letter or '_'",
+        )
+    return name
+
+
+def parse_tags(params: Params) -> dict[str, Any]:
+    tags: dict[str, Any] | None = params.json("Tags", dict, max_bytes=MAX_TAGS_BYTES)
+    if tags is None:
+        return {}
+    if len(tags) > MAX_TAGS:
+        raise invalid("Tags", f"more than {MAX_TAGS} tags")
+    for key in tags:
+        if not key or len(key) > 128:
+            raise invalid("Tags", "tag keys must be 1-128 characters")
+    return tags
+
+
+def parse_notification(params: Params, ctx: SubmitContext) -> dict[str, Any]:
+    notification: dict[str, Any] = params.json("Notification", dict) or {}
+    legacy = params.str("NotifyTopicName", max_bytes=256)
+    if legacy and not notification:
+        notification = {"MNS": {"TopicName": legacy}}
+    mns = notification.get("MNS")
+    if mns is not None and (not isinstance(mns, dict) or not isinstance(mns.get("TopicName"), str)):
+        raise invalid("Notification", "MNS must be an object with a TopicName string")
+    rmq = notification.get("RocketMQ")
+    if rmq is not None:
+        if not isinstance(rmq, dict) or not all(
+            isinstance(rmq.get(k), str) and rmq.get(k) for k in ("InstanceId", "TopicName")
+        ):
+            raise invalid("Notification", "RocketMQ must be an object with InstanceId and TopicName")
+    ext = notification.get("ExtendedMessageURI")
+    if ext is not None:
+        if not isinstance(ext, str):
+            raise invalid("Notification", "ExtendedMessageURI must be a string")
+        uris.parse_object(ext, "Notification.ExtendedMessageURI")
+    if ctx.unknown_topic == "reject":
+        unknown = ctx.routes.unknown(notification)
+        if unknown:
+            raise ApiError(
+                "InvalidArgument",
+                f"The parameter Notification is invalid: topic {', '.join(unknown)} is not "
+                "configured on this server (map it to a destination in IMM_NOTIFY_TOPICS)",
+            )
+    return notification
+
+
+def _definition_value(value: str) -> Any:
+    """JSON-string parameters go back as the JSON they hold, as IMM's examples show."""
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def require_one(params: Params, *names: str) -> str:
+    given = [n for n in names if params.str(n) is not None]
+    if not given:
+        raise missing(names[0])
+    if len(given) > 1:
+        raise invalid(given[1], f"give either {' or '.join(names)}, not both")
+    return given[0]

@@ -1,0 +1,1 @@
+"""The execution side of imm-engine: Celery tasks, processors, the warm LibreOffice."""

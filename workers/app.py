@@ -1,0 +1,89 @@
+"""The Celery application of the workers: `celery -A workers.app worker`.
+
+Configuration comes from `IMM_*` variables (imm_engine/settings.py) and is shared with the
+API (imm_engine/celery_config.py). Each pool process owns one warm LibreOffice, started
+when the process starts and stopped with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import redis
+from celery import Celery, Task
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from imm_engine.celery_config import celery_config, task_name
+from imm_engine.settings import Settings
+from imm_engine.state.keys import Keys
+from imm_engine.state.store import TaskStore
+from imm_engine.storage import open_store
+from imm_engine.tasktypes import TASK_TYPES
+from workers import runner
+from workers.processors.office import OfficeConversion
+from workers.soffice.converter import Converter
+
+log = logging.getLogger("imm_engine.worker")
+
+settings = Settings.from_env(os.environ)
+keys = Keys(settings.key_prefix)
+
+app = Celery("imm-engine")
+app.conf.update(celery_config(settings))
+
+PROCESSORS = {p.task_type: p for p in (OfficeConversion(),)}
+
+_deps: runner.Deps | None = None
+
+
+def deps() -> runner.Deps:
+    """This process's store, storage and LibreOffice, created on first use after the fork."""
+    global _deps
+    if _deps is None:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=30, socket_connect_timeout=5,
+                                      health_check_interval=30)  # fmt: skip
+        converter = Converter(
+            binary=settings.soffice_path,
+            profile_base=settings.data_dir.absolute() / "soffice",
+            start_timeout_s=settings.soffice_start_timeout_s,
+            convert_timeout_s=settings.convert_timeout_s,
+            restart_after=settings.soffice_restart_after,
+        )
+        converter.start()
+        _deps = runner.Deps(
+            settings=settings,
+            store=TaskStore(client, keys, settings.task_ttl_s),
+            storage=open_store(settings),
+            processors=PROCESSORS,
+            resources={"converter": converter},
+        )
+    return _deps
+
+
+@worker_process_init.connect
+def _start_process(**_: Any) -> None:
+    deps()  # starts soffice now, so the first task finds it warm
+
+
+@worker_process_shutdown.connect
+def _stop_process(**_: Any) -> None:
+    if _deps is not None:
+        _deps.resources["converter"].close()
+
+
+def _register(task_type: str) -> None:
+    @app.task(name=task_name(task_type), bind=True, max_retries=None, acks_late=True)
+    def run_task(self: Task, task_id: str) -> None:
+        try:
+            runner.run(task_id, deps())
+        except runner.RetryLater as later:
+            raise self.retry(countdown=later.countdown) from later
+        except redis.exceptions.ConnectionError as exc:
+            log.warning("task %s: task store unavailable (%s); retrying in 5 s", task_id, exc)
+            raise self.retry(countdown=5) from exc
+
+
+for _spec in TASK_TYPES:
+    _register(_spec.task_type)

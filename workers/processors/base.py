@@ -1,0 +1,48 @@
+"""What a processor receives and what it returns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from imm_engine.models import TaskRecord
+from imm_engine.settings import Settings
+from imm_engine.storage.base import ObjectStore
+
+
+class Progress:
+    """Reports 0-100 progress, at most every `interval_s` and only when it moved."""
+
+    def __init__(self, report: Callable[[int], None], interval_s: float = 0.5) -> None:
+        self.report = report
+        self.interval_s = interval_s
+        self.last_value = -1
+        self.last_time = 0.0
+
+    def __call__(self, value: float, *, force: bool = False) -> None:
+        pct = max(0, min(99, int(value)))
+        now = time.monotonic()
+        if pct != self.last_value and (force or now - self.last_time >= self.interval_s):
+            self.report(pct)
+            self.last_value, self.last_time = pct, now
+
+
+@dataclass
+class TaskContext:
+    settings: Settings
+    storage: ObjectStore
+    workdir: Path
+    progress: Progress
+    #: Process-wide helpers (e.g. the warm LibreOffice), created lazily by name.
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+class Processor(Protocol):
+    task_type: str
+
+    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        """Do the work; return the task-specific fields of the completion event.
+        Raise TaskFailure for a failure the user should see."""

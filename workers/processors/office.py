@@ -1,0 +1,192 @@
+"""OfficeConversion: Word, PowerPoint, Excel, PDF (and e-books) to png, jpg, pdf or txt.
+
+Office formats become a PDF in the process's warm LibreOffice (only the selected pages are
+exported); PDF pages become images or text with PyMuPDF. One object is written per page
+for images (and for txt unless LongText), one object for pdf.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pymupdf
+
+from imm_engine import pages, uris
+from imm_engine.errors import TaskFailure
+from imm_engine.formats import IMAGE_TARGETS, SOURCE_TYPES, Family
+from imm_engine.models import TaskRecord
+from imm_engine.naming import Namer
+from imm_engine.storage.base import ObjectNotFound, ObjectTooLarge, StorageError
+from workers.processors import pdf_render
+from workers.processors.base import TaskContext
+from workers.processors.text import flow
+from workers.soffice import sniff
+from workers.soffice.converter import Converter, PdfExport
+
+log = logging.getLogger("imm_engine.worker")
+
+#: Targets listed in the completion event; the count is always given in full.
+MAX_LISTED_TARGETS = 200
+
+
+class OfficeConversion:
+    task_type = "OfficeConversion"
+
+    def __init__(self, converter: Converter | None = None) -> None:
+        self._converter = converter
+
+    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        job = rec.job
+        source = uris.parse_object(job["source"], "SourceURI")
+        source_type: str = job["source_type"]
+        family = SOURCE_TYPES[source_type]
+        target_type: str = job["target_type"]
+        selection = pages.from_dict(job["pages"])
+        password: str = job.get("password", "")
+
+        src = ctx.workdir / f"source.{source_type}"
+        info = fetch(ctx, source, src)
+        ctx.progress(10, force=True)
+        check_content(src, source_type, password)
+
+        export: PdfExport | None = None
+        if family == Family.PDF:
+            pdf_path = src
+        elif family == Family.EBOOK:
+            pdf_path = ebook_to_pdf(src, ctx.workdir / "converted.pdf")
+        else:
+            pdf_path = ctx.workdir / "converted.pdf"
+            export = self.converter(ctx).to_pdf(
+                src, pdf_path, password=password,
+                selection=selection if target_type != "pdf" else pages.ALL,
+            )  # fmt: skip
+            password = ""  # the exported PDF is not encrypted
+        ctx.progress(50, force=True)
+
+        single = target_type == "pdf" or (target_type == "txt" and (job.get("long_text") or family == Family.SPREADSHEET))
+        namer = Namer(job, rec.tags, source_mtime=info.mtime, task_start=rec.start_ts, single=single)
+        doc = pdf_render.open_pdf(pdf_path, password)
+        try:
+            page_count = export.page_count if export and export.page_count else doc.page_count
+            if export and export.pages is not None:
+                chosen = list(zip(export.pages, range(doc.page_count), strict=False))
+            else:
+                chosen = [(p, p - 1) for p in selection.resolve(doc.page_count)]
+            if target_type != "pdf" and not chosen:
+                raise TaskFailure(
+                    "InvalidArgument.PageRange",
+                    f"The document has {page_count} pages; none of the requested pages exist.",
+                )
+            targets = write_outputs(ctx, doc, pdf_path, namer, job, chosen, export, single)
+        finally:
+            doc.close()
+        listed = [{"URI": str(u)} for u in targets[:MAX_LISTED_TARGETS]]
+        return {
+            "SourceURI": str(source),
+            "TargetType": target_type,
+            "PageCount": page_count,
+            "TargetCount": len(targets),
+            "Targets": listed,
+        }
+
+    def converter(self, ctx: TaskContext) -> Converter:
+        if self._converter is None:
+            self._converter = ctx.resources["converter"]
+        return self._converter
+
+
+def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> Any:
+    try:
+        return ctx.storage.download(source, dest, max_bytes=ctx.settings.max_source_bytes)
+    except ObjectNotFound as exc:
+        raise TaskFailure("ResourceNotFound", f"The source object {source} does not exist.") from exc
+    except ObjectTooLarge as exc:
+        raise TaskFailure("InvalidFile.TooLarge", str(exc)) from exc
+    except StorageError as exc:
+        raise TaskFailure("SourceReadFailed", f"Cannot read {source}: {exc}", retryable=exc.transient) from exc
+
+
+def check_content(src: Path, source_type: str, password: str) -> None:
+    with open(src, "rb") as f:
+        head = f.read(65536)
+    problem = sniff.mismatch(source_type, sniff.kind_of(head))
+    if problem:
+        raise TaskFailure("InvalidFile", f"The source is not a valid .{source_type} document: {problem}.")
+    if not password and sniff.is_encrypted_ooxml(src):
+        raise TaskFailure("PasswordRequired", "The document is encrypted; set Password to convert it.")
+
+
+def ebook_to_pdf(src: Path, out: Path) -> Path:
+    try:
+        with pymupdf.open(src) as book:
+            data = book.convert_to_pdf()
+    except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+        raise TaskFailure("InvalidFile", f"The e-book cannot be opened: {exc}") from exc
+    out.write_bytes(data)
+    return out
+
+
+def write_outputs(
+    ctx: TaskContext,
+    doc: pymupdf.Document,
+    pdf_path: Path,
+    namer: Namer,
+    job: dict[str, Any],
+    chosen: list[tuple[int, int]],
+    export: PdfExport | None,
+    single: bool,
+) -> list[uris.OssUri]:
+    target_type: str = job["target_type"]
+    if target_type == "pdf":
+        out = pdf_path
+        if doc.is_encrypted or doc.needs_pass:
+            out = ctx.workdir / "decrypted.pdf"
+            doc.save(out, encryption=pymupdf.PDF_ENCRYPT_NONE)
+        target = namer.uri(index="1", autoext="pdf")
+        upload(ctx, out, target)
+        return [target]
+    if target_type == "txt" and single:
+        text = "".join(flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)) for _, i in chosen)
+        out = ctx.workdir / "out.txt"
+        out.write_text(text, encoding="utf-8")
+        target = namer.uri(index="1", autoext="txt")
+        upload(ctx, out, target)
+        return [target]
+
+    targets: list[uris.OssUri] = []
+    sub_index = sheet_subindexes(export) if export and export.sheets else {}
+    for n, (page, i) in enumerate(chosen, 1):
+        sheet = export.sheets.get(page) if export else None
+        index = f"{sheet[0]}_{sub_index[page]}" if sheet else str(page)
+        out = ctx.workdir / f"page-{n}.{target_type}"
+        if target_type in IMAGE_TARGETS:
+            pdf_render.render(doc, i, out, fmt=target_type, dpi=job["dpi"], scale=job["scale"], quality=job.get("quality"))
+        else:
+            out.write_text(flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)), encoding="utf-8")
+        target = namer.uri(index=index, autoext=target_type, sheetname=sheet[1] if sheet else "")
+        upload(ctx, out, target)
+        out.unlink(missing_ok=True)
+        targets.append(target)
+        ctx.progress(50 + 49 * n / len(chosen))
+    return targets
+
+
+def sheet_subindexes(export: PdfExport) -> dict[int, int]:
+    """Document page -> its 1-based position within its sheet."""
+    seen: dict[int, int] = {}
+    out: dict[int, int] = {}
+    for page in sorted(export.sheets):
+        sheet = export.sheets[page][0]
+        seen[sheet] = seen.get(sheet, 0) + 1
+        out[page] = seen[sheet]
+    return out
+
+
+def upload(ctx: TaskContext, path: Path, target: uris.OssUri) -> None:
+    try:
+        ctx.storage.upload(path, target)
+    except StorageError as exc:
+        raise TaskFailure("TargetWriteFailed", f"Cannot write {target}: {exc}", retryable=exc.transient) from exc
+

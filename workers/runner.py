@@ -1,0 +1,117 @@
+"""The life of one task run: load the record, process, finish once, queue the event.
+
+Runs are idempotent: a record that is already final is left alone (a redelivered message),
+outputs go to deterministic names (a re-run overwrites them), and the final status and the
+completion events are written in one atomic step (TaskStore.finish).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from imm_engine import uris
+from imm_engine.errors import TaskFailure
+from imm_engine.models import TaskRecord, TaskStatus
+from imm_engine.notify import events
+from imm_engine.settings import Settings
+from imm_engine.state.store import OutboxEvent, TaskStore
+from imm_engine.storage.base import ObjectStore, StorageError
+from workers.processors.base import Processor, Progress, TaskContext
+from workers.retry import retry_delay
+from workers.workdir import workdir
+
+log = logging.getLogger("imm_engine.worker")
+
+
+class RetryLater(Exception):
+    def __init__(self, failure: TaskFailure, countdown: float) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+        self.countdown = countdown
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    store: TaskStore
+    storage: ObjectStore
+    processors: Mapping[str, Processor]
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+def run(task_id: str, deps: Deps) -> None:
+    rec = deps.store.get(task_id)
+    if rec is None:
+        log.warning("task %s has no record (expired, or never created): skipped", task_id)
+        return
+    if rec.finished:
+        log.info("task %s is already %s: nothing to do", task_id, rec.status)
+        return
+    attempt = deps.store.begin_attempt(task_id)
+    processor = deps.processors.get(rec.task_type)
+    started = time.monotonic()
+    try:
+        if processor is None:
+            raise TaskFailure("UnsupportedTaskType", f"This worker cannot run {rec.task_type} tasks.")
+        with workdir(task_id) as wd:
+            ctx = TaskContext(
+                settings=deps.settings,
+                storage=deps.storage,
+                workdir=wd,
+                progress=Progress(lambda pct: deps.store.set_progress(task_id, pct)),
+                resources=deps.resources,
+            )
+            result = processor.run(rec, ctx)
+    except TaskFailure as failure:
+        delay = retry_delay(failure, attempt)
+        if delay is not None:
+            log.warning("task %s attempt %d: %s; retrying in %.0f s", task_id, attempt, failure, delay)
+            raise RetryLater(failure, delay) from failure
+        log.info("task %s failed: %s", task_id, failure)
+        finish(deps, rec, TaskStatus.FAILED, code=failure.code, message=failure.message)
+        return
+    except Exception as exc:
+        log.exception("task %s: unexpected error", task_id)
+        finish(deps, rec, TaskStatus.FAILED, code="InternalError",
+               message=f"The task failed on an internal error ({type(exc).__name__}).")  # fmt: skip
+        return
+    finish(deps, rec, TaskStatus.SUCCEEDED, result=result)
+    log.info("task %s succeeded in %.2f s (%s outputs)", task_id, time.monotonic() - started,
+             result.get("TargetCount", "?"))  # fmt: skip
+
+
+def finish(deps: Deps, rec: TaskRecord, status: TaskStatus, *, code: str = "", message: str = "",
+           result: dict[str, Any] | None = None) -> bool:  # fmt: skip
+    end = time.time()
+    body = events.content(rec, status, code, message, end, result or {})
+    message_json = events.encode(
+        events.envelope(rec, body, region=deps.settings.region, account_id=deps.settings.account_id,
+                        now_ms=int(end * 1000))  # fmt: skip
+    )
+    write_extended_message(deps, rec, body)
+    outbox = [OutboxEvent(d.name, message_json) for d in deps.settings.notify_routes.destinations(rec.notification)]
+    done = deps.store.finish(rec, status, code=code, message=message, result=result,
+                             events=outbox, end_ts=end)  # fmt: skip
+    if not done:
+        log.info("task %s was finished by another run; this run's result is dropped", rec.task_id)
+    return done
+
+
+def write_extended_message(deps: Deps, rec: TaskRecord, body: dict[str, Any]) -> None:
+    """`Notification.ExtendedMessageURI`: the full task details as a JSON object in storage."""
+    target = rec.notification.get("ExtendedMessageURI")
+    if not target:
+        return
+    try:
+        uri = uris.parse_object(target, "ExtendedMessageURI")
+        with workdir(rec.task_id) as wd:
+            path = wd / "message.json"
+            path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+            deps.storage.upload(path, uri)
+    except (StorageError, OSError, ValueError) as exc:
+        log.warning("task %s: cannot write ExtendedMessageURI %s: %s", rec.task_id, target, exc)

@@ -1,0 +1,1 @@
+"""A warm LibreOffice per worker process, driven over UNO."""

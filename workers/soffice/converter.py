@@ -1,0 +1,218 @@
+"""Office documents to PDF through the process's warm LibreOffice.
+
+One conversion at a time (LibreOffice serialises them anyway). Each conversion runs under a
+watchdog: past the timeout soffice is killed, the conversion fails with `ConvertTimeout`, and
+a fresh soffice is started at once so the next task finds it warm. A soffice that dies while
+converting is restarted too, and the failure is marked retryable. soffice is also recycled
+after `restart_after` documents to bound its memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imm_engine.errors import TaskFailure
+from imm_engine.pages import PageSelection
+from workers.soffice.bridge import import_uno, prop
+from workers.soffice.process import (
+    OfficeProcess,
+    ProfileSlot,
+    RestartRequested,
+    StartFailed,
+    find_binary,
+)
+
+log = logging.getLogger("imm_engine.soffice")
+
+#: Document service -> PDF export filter.
+EXPORT_FILTERS = (
+    ("com.sun.star.sheet.SpreadsheetDocument", "calc_pdf_Export"),
+    ("com.sun.star.presentation.PresentationDocument", "impress_pdf_Export"),
+    ("com.sun.star.drawing.DrawingDocument", "draw_pdf_Export"),
+    ("com.sun.star.text.WebDocument", "writer_web_pdf_Export"),
+    ("com.sun.star.text.TextDocument", "writer_pdf_Export"),
+)
+NEVER_EXECUTE_MACROS = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
+NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE
+
+
+@dataclass
+class PdfExport:
+    #: Pages of the whole document, as LibreOffice lays it out.
+    page_count: int
+    #: Which document pages the PDF holds, in order; None when it holds all of them.
+    pages: list[int] | None
+    #: Spreadsheets: document page -> (1-based sheet index, sheet name).
+    sheets: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+
+class Converter:
+    def __init__(
+        self,
+        *,
+        binary: str,
+        profile_base: Path,
+        start_timeout_s: float,
+        convert_timeout_s: float,
+        restart_after: int,
+    ) -> None:
+        self.binary = find_binary(binary)
+        self.slot = ProfileSlot(profile_base)
+        self.start_timeout_s = start_timeout_s
+        self.convert_timeout_s = convert_timeout_s
+        self.restart_after = restart_after
+        self.office = OfficeProcess(self.binary, self.slot, start_timeout_s)
+        self.converted = 0
+        self.restarts = 0
+        self._start_failures = 0
+
+    def start(self) -> None:
+        """Start soffice in the background; the first conversion waits for it if need be."""
+        self.office.start(fresh_profile=self._start_failures > 0)
+
+    def restart(self, why: str) -> None:
+        log.info("restarting soffice pid %s: %s", self.office.pid, why)
+        self.office.stop(grace_s=2.0)
+        self.restarts += 1
+        self.converted = 0
+        self.start()
+
+    def close(self) -> None:
+        self.office.stop()
+        self.slot.release()
+
+    def _desktop(self) -> Any:
+        """The desktop of a live, warm soffice: waits for one starting, restarts a dead one."""
+        for _ in range(3):
+            if self.office.proc is None:
+                self.start()
+            try:
+                desktop = self.office.wait_ready(self.start_timeout_s)
+            except RestartRequested:
+                self.office.start()
+                continue
+            except StartFailed as exc:
+                self._start_failures += 1
+                self.office.kill()
+                self.office.proc = None
+                raise TaskFailure(
+                    "ConverterUnavailable", f"LibreOffice could not be started: {exc}", retryable=True
+                ) from exc
+            if self.office.alive():
+                self._start_failures = 0
+                return desktop
+            self.restart("it is not running")
+        raise TaskFailure("ConverterUnavailable", "LibreOffice could not be started.", retryable=True)
+
+    def to_pdf(self, src: Path, out: Path, *, password: str, selection: PageSelection) -> PdfExport:
+        desktop = self._desktop()
+        fired = threading.Event()
+
+        def on_timeout() -> None:
+            fired.set()
+            log.warning("conversion of %s exceeded %.0f s: killing soffice pid %s",
+                        src.name, self.convert_timeout_s, self.office.pid)  # fmt: skip
+            self.office.kill()
+
+        watchdog = threading.Timer(self.convert_timeout_s, on_timeout)
+        watchdog.daemon = True
+        watchdog.start()
+        started = time.monotonic()
+        try:
+            result = _export(desktop, src, out, password, selection)
+        except TaskFailure:
+            raise
+        except Exception as exc:
+            if fired.is_set():
+                self.restart("conversion timed out")
+                raise TaskFailure(
+                    "ConvertTimeout",
+                    f"The conversion did not finish within {self.convert_timeout_s:.0f} s.",
+                ) from exc
+            if not self.office.alive():
+                self.restart("it died during a conversion")
+                raise TaskFailure(
+                    "ConverterCrashed",
+                    "LibreOffice stopped while converting the document.",
+                    retryable=True,
+                ) from exc
+            raise TaskFailure("InvalidFile", f"The document cannot be converted: {_uno_message(exc)}") from exc
+        finally:
+            watchdog.cancel()
+        log.debug("converted %s in %.3f s", src.name, time.monotonic() - started)
+        self.converted += 1
+        if self.restart_after and self.converted >= self.restart_after:
+            self.restart(f"recycled after {self.converted} documents")
+        return result
+
+
+def _export(desktop: Any, src: Path, out: Path, password: str, selection: PageSelection) -> PdfExport:
+    uno = import_uno()
+    props = [
+        prop("Hidden", True),  # LibreOffice 7.4 aborts on spreadsheets loaded visible over UNO
+        prop("ReadOnly", True),
+        prop("MacroExecutionMode", NEVER_EXECUTE_MACROS),
+        prop("UpdateDocMode", NO_UPDATE),
+    ]
+    if password:
+        props.append(prop("Password", password))
+    try:
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(str(src)), "_blank", 0, tuple(props))
+    except Exception as exc:
+        if type(exc).__name__ in ("IllegalArgumentException", "IOException"):
+            raise TaskFailure("InvalidFile", _open_failure(password)) from exc
+        raise
+    if doc is None:
+        raise TaskFailure("InvalidFile", _open_failure(password))
+    try:
+        export_filter = next((f for s, f in EXPORT_FILTERS if doc.supportsService(s)), None)
+        if export_filter is None:
+            raise TaskFailure("UnsupportedSourceType", "The document opened, but it is not a text, spreadsheet or presentation document.")
+        return _store(uno, doc, export_filter, out, selection)
+    finally:
+        try:
+            doc.close(True)
+        except Exception:  # soffice may be gone; the caller finds out
+            pass
+
+
+def _store(uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection) -> PdfExport:
+    url = uno.systemPathToFileUrl(str(out))
+    is_web = export_filter == "writer_web_pdf_Export"
+    page_count = 0 if is_web else int(doc.getRendererCount(doc, ()))
+    pages: list[int] | None = None
+    filter_data = [prop("ExportNotes", False), prop("ExportBookmarks", False)]
+    if not is_web and not selection.everything and page_count > 0:
+        pages = selection.resolve(page_count)
+        if not pages:
+            raise TaskFailure(
+                "InvalidArgument.PageRange",
+                f"The document has {page_count} pages; none of the requested pages exist.",
+            )
+        filter_data.append(prop("PageRange", ",".join(str(p) for p in pages)))
+    data = uno.Any("[]com.sun.star.beans.PropertyValue", tuple(filter_data))
+    doc.storeToURL(url, (prop("FilterName", export_filter), prop("FilterData", data)))
+    sheets: dict[int, tuple[int, str]] = {}
+    if export_filter == "calc_pdf_Export":
+        names = doc.Sheets.ElementNames
+        for page in range(1, page_count + 1):
+            rng = {p.Name: p.Value for p in doc.getRenderer(page - 1, doc, ())}.get("SourceRange")
+            if rng is not None:
+                sheets[page] = (rng.Sheet + 1, names[rng.Sheet] if rng.Sheet < len(names) else "")
+    return PdfExport(page_count=page_count, pages=pages, sheets=sheets)
+
+
+def _open_failure(password: str) -> str:
+    if password:
+        return "The document cannot be opened: it is damaged, not of its declared type, or the Password is wrong."
+    return "The document cannot be opened: it is damaged or not of its declared type."
+
+
+def _uno_message(exc: BaseException) -> str:
+    text = getattr(exc, "Message", "") or str(exc)
+    return text.split(" at ./")[0][:300]

@@ -1,0 +1,98 @@
+"""What a file really is, from its first bytes (pure).
+
+LibreOffice's type detection is generous: random bytes named `.docx` open as a text document.
+We check the content against the declared type first, so that a damaged or mislabelled file
+fails with a clear code instead of converting into garbage.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+#: Stream names of an encrypted OOXML package (ECMA-376 agile/standard encryption), UTF-16LE.
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+
+
+class Kind(StrEnum):
+    ZIP = "zip"
+    OLE = "ole"
+    PDF = "pdf"
+    RTF = "rtf"
+    TEXT = "text"
+    BINARY = "binary"
+    EMPTY = "empty"
+
+
+def kind_of(head: bytes) -> Kind:
+    if not head:
+        return Kind.EMPTY
+    if head.startswith(ZIP_MAGIC):
+        return Kind.ZIP
+    if head.startswith(OLE_MAGIC):
+        return Kind.OLE
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF") or b"%PDF-" in head[:1024]:
+        return Kind.PDF
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+        return Kind.RTF
+    return Kind.TEXT if looks_like_text(head) else Kind.BINARY
+
+
+def looks_like_text(head: bytes) -> bool:
+    sample = head[:8192]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM
+        return True
+    if b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 4:  # cut in the middle of a character
+            return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    return controls / max(1, len(sample)) < 0.05  # legacy 8-bit text encodings
+
+
+def is_encrypted_ooxml(path: Path) -> bool:
+    """An OLE container holding an encrypted Office Open XML package."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head != OLE_MAGIC:
+            return False
+        data = f.read(4 * 1024 * 1024)
+    return ENCRYPTED_PACKAGE in data and ENCRYPTION_INFO in data
+
+
+#: Which real kinds each declared source type may have. Legacy binary types may also be
+#: RTF, HTML or text (many systems write those with .doc/.xls names); OOXML and ODF are zips.
+_ZIP_TYPES = {
+    "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "xlsb", "pptx", "pptm",
+    "potx", "potm", "ppsx", "ppsm", "odt", "ott", "ods", "ots", "odp", "otp", "epub",
+}  # fmt: skip
+_OLE_TYPES = {
+    "doc", "dot", "wps", "wpss", "xls", "xlt", "et", "ett", "ets", "ppt", "pot", "pps",
+    "dps", "dpt", "dpss",
+}  # fmt: skip
+_TEXT_TYPES = {"txt", "csv", "html", "htm", "rtf"}
+
+
+def mismatch(declared: str, kind: Kind) -> str | None:
+    """Why content of `kind` cannot be a `declared` file, or None when it may be."""
+    if kind == Kind.EMPTY:
+        return "the file is empty"
+    if declared in _ZIP_TYPES:
+        # Encrypted OOXML is an OLE container; WPS/Kingsoft also writes OLE under x-names.
+        ok = kind in (Kind.ZIP, Kind.OLE)
+    elif declared in _OLE_TYPES:
+        ok = kind in (Kind.OLE, Kind.ZIP, Kind.RTF, Kind.TEXT)
+    elif declared in _TEXT_TYPES:
+        ok = kind in (Kind.TEXT, Kind.RTF)
+    elif declared == "pdf":
+        ok = kind == Kind.PDF
+    else:
+        ok = True
+    return None if ok else f"its content ({kind}) is not that of a .{declared} file"
