@@ -1,9 +1,9 @@
 """`imm-engine`: run the service, or one of its parts.
 
-    imm-engine up        API + worker + notifier (+ a private Redis when IMM_REDIS_URL is unset)
-    imm-engine api       the HTTP API only
-    imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
-    imm-engine notifier  the notification dispatcher only
+imm-engine up        API + worker + notifier (+ a private Redis when IMM_REDIS_URL is unset)
+imm-engine api       the HTTP API only
+imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
+imm-engine notifier  the notification dispatcher only
 """
 
 from __future__ import annotations
@@ -21,15 +21,23 @@ from imm_engine.settings import Settings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="imm-engine", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="imm-engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"imm-engine {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run the whole service in the foreground")
     sub.add_parser("api", help="run the HTTP API")
     worker = sub.add_parser("worker", help="run a worker (and a notifier)")
-    worker.add_argument("--concurrency", type=int, default=0, help="worker processes (default: IMM_WORKER_CONCURRENCY or CPUs)")
-    worker.add_argument("--no-notifier", action="store_true", help="do not run a notification dispatcher")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="worker processes (default: IMM_WORKER_CONCURRENCY or CPUs)",
+    )
+    worker.add_argument(
+        "--no-notifier", action="store_true", help="do not run a notification dispatcher"
+    )
     sub.add_parser("notifier", help="run the notification dispatcher")
     args = parser.parse_args(argv)
 
@@ -38,13 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"imm-engine: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "up":
             return up(settings)
         if not settings.redis_url:
-            print(f"imm-engine {args.command}: set IMM_REDIS_URL (the Redis shared by API and workers), "
-                  "or use `imm-engine up` for a private one", file=sys.stderr)  # fmt: skip
+            print(
+                f"imm-engine {args.command}: set IMM_REDIS_URL (the Redis shared by API and "
+                "workers), or use `imm-engine up` for a private one",
+                file=sys.stderr,
+            )
             return 2
         if args.command == "api":
             return api(settings)
@@ -61,18 +74,35 @@ def api(settings: Settings) -> int:
 
     from imm_engine.api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
-                log_level="warning", access_log=False, server_header=False)  # fmt: skip
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
     return 0
 
 
 def celery_worker_argv(settings: Settings, concurrency: int) -> list[str]:
     return python_argv(
-        "celery", "-A", "workers.app", "worker",
-        "--pool", "prefork", "--concurrency", str(concurrency or settings.concurrency),
-        "--loglevel", settings.log_level.upper(), "--events", "--without-gossip", "--without-mingle",
-        "--hostname", f"imm-worker-{os.getpid()}@%h",
-    )  # fmt: skip
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency or settings.concurrency),
+        "--loglevel",
+        settings.log_level.upper(),
+        "--events",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"imm-worker-{os.getpid()}@%h",
+    )
 
 
 def worker_group(settings: Settings, concurrency: int, with_notifier: bool) -> int:
@@ -130,9 +160,14 @@ def banner(settings: Settings, redis_url: str, private: bool) -> None:
         f"imm-engine {__version__} is up",
         f"  API        http://{endpoint}  (SDK: endpoint='{endpoint}', protocol='http')",
         f"  AccessKey  {ak} / {shown_secret}"
-        + ("   <- default pair for local use; set IMM_ACCESS_KEY_ID/SECRET" if settings.access_keys_default else ""),
+        + (
+            "   <- default pair for local use; set IMM_ACCESS_KEY_ID/SECRET"
+            if settings.access_keys_default
+            else ""
+        ),
         f"  Storage    {settings.storage_root.absolute()}  (oss://bucket/key is <root>/bucket/key)",
-        f"  Redis      {redis_url}" + (f"  (private, data in {settings.data_dir.absolute() / 'redis'})" if private else ""),
+        f"  Redis      {redis_url}"
+        + (f"  (private, data in {settings.data_dir.absolute() / 'redis'})" if private else ""),
         f"  Workers    {settings.concurrency} processes, one warm LibreOffice each",
         "Press Ctrl-C to stop.",
     ]

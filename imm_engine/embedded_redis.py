@@ -30,7 +30,9 @@ def free_port() -> int:
 def start(group: ProcessGroup, data_dir: Path, timeout_s: float = 10.0) -> str:
     binary = shutil.which("redis-server")
     if not binary:
-        raise RedisUnavailable("redis-server is not installed: run `make deps`, or set IMM_REDIS_URL")
+        raise RedisUnavailable(
+            "redis-server is not installed: run `make deps`, or set IMM_REDIS_URL"
+        )
     directory = (data_dir / "redis").absolute()
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()

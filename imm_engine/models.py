@@ -53,7 +53,9 @@ class TaskRecord:
         """Flat string fields for a Redis hash (dicts as JSON)."""
         out: dict[str, str] = {}
         for name, value in asdict(self).items():
-            out[name] = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+            out[name] = (
+                json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+            )
         return out
 
     @classmethod

@@ -32,16 +32,29 @@ def time_values(prefix: str, ts: float) -> dict[str, str]:
     """`year`, `mon`, ... (or `t_year`, ...) of `ts`, in UTC."""
     t = time.gmtime(ts)
     names = ("year", "mon", "day", "hour", "min", "sec")
-    values = (f"{t.tm_year:04d}", f"{t.tm_mon:02d}", f"{t.tm_mday:02d}",
-              f"{t.tm_hour:02d}", f"{t.tm_min:02d}", f"{t.tm_sec:02d}")  # fmt: skip
+    values = (
+        f"{t.tm_year:04d}",
+        f"{t.tm_mon:02d}",
+        f"{t.tm_mday:02d}",
+        f"{t.tm_hour:02d}",
+        f"{t.tm_min:02d}",
+        f"{t.tm_sec:02d}",
+    )
     return {prefix + n: v for n, v in zip(names, values, strict=True)}
 
 
 class Namer:
     """Renders the URI of each output of one task."""
 
-    def __init__(self, job: Mapping[str, Any], tags: Mapping[str, Any], *,
-                 source_mtime: float, task_start: float, single: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        job: Mapping[str, Any],
+        tags: Mapping[str, Any],
+        *,
+        source_mtime: float,
+        task_start: float,
+        single: bool,
+    ) -> None:
         source = uris.parse_object(job["source"], "SourceURI")
         self.tags = tags
         self.values = {

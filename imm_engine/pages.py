@@ -40,7 +40,9 @@ class PageSelection:
             return ""
         out = []
         for start, end in self.ranges:
-            out.append(f"{start}-" if end is None else str(start) if start == end else f"{start}-{end}")
+            out.append(
+                f"{start}-" if end is None else str(start) if start == end else f"{start}-{end}"
+            )
         return ";".join(out)
 
 

@@ -39,7 +39,7 @@ class Params:
     def raw(self, name: str) -> str | None:
         return self.values.get(name)
 
-    def str(self, name: str, *, required: bool = False, max_bytes: int = 4096) -> str | None:
+    def get_str(self, name: str, *, required: bool = False, max_bytes: int = 4096) -> str | None:
         value = self.values.get(name)
         if value is None or value == "":
             if required:
@@ -49,10 +49,8 @@ class Params:
             raise invalid(name, f"it is longer than {max_bytes} bytes")
         return value
 
-    def int(
-        self, name: str, *, lo: int, hi: int, required: bool = False
-    ) -> int | None:
-        value = self.str(name, required=required, max_bytes=32)
+    def get_int(self, name: str, *, lo: int, hi: int, required: bool = False) -> int | None:
+        value = self.get_str(name, required=required, max_bytes=32)
         if value is None:
             return None
         try:
@@ -63,8 +61,8 @@ class Params:
             raise invalid(name, f"{number} is outside the range {lo} to {hi}")
         return number
 
-    def bool(self, name: str, default: bool = False) -> bool:
-        value = self.str(name, max_bytes=8)
+    def get_bool(self, name: str, default: bool = False) -> bool:
+        value = self.get_str(name, max_bytes=8)
         if value is None:
             return default
         lowered = value.strip().lower()
@@ -74,8 +72,8 @@ class Params:
             return False
         raise invalid(name, f"'{value}' is not a boolean (true or false)")
 
-    def json(self, name: str, kind: type, *, max_bytes: int = 65536) -> Any:
-        value = self.str(name, max_bytes=max_bytes)
+    def get_json(self, name: str, kind: type, *, max_bytes: int = 65536) -> Any:
+        value = self.get_str(name, max_bytes=max_bytes)
         if value is None:
             return None
         try:
@@ -85,12 +83,20 @@ class Params:
                 "InvalidJSON", f"The parameter {name} is not valid JSON: {value[:80]!r}"
             ) from None
         if not isinstance(decoded, kind):
-            expected = {dict: "a JSON object", list: "a JSON array"}.get(kind, kind.__name__)
+            expected = (
+                "a JSON object"
+                if kind is dict
+                else "a JSON array"
+                if kind is list
+                else kind.__name__
+            )
             raise invalid(name, f"it must be {expected}")
         return decoded
 
-    def choice(self, name: str, options: Iterable[str], *, required: bool = False) -> str | None:
-        value = self.str(name, required=required, max_bytes=64)
+    def get_choice(
+        self, name: str, options: Iterable[str], *, required: bool = False
+    ) -> str | None:
+        value = self.get_str(name, required=required, max_bytes=64)
         if value is None:
             return None
         allowed = list(options)

@@ -7,6 +7,7 @@ killed outright, they still stop).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -32,13 +33,20 @@ class ProcessGroup:
         self.children: list[Child] = []
         self._stopping = False
 
-    def spawn(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              stop_signal: int = signal.SIGTERM) -> Child:  # fmt: skip
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> Child:
         args = list(argv)
         setpriv = shutil.which("setpriv")
         if setpriv:
             args = [setpriv, "--pdeathsig", "TERM", "--", *args]
-        proc = subprocess.Popen(args, env=dict(env) if env is not None else None, start_new_session=True)
+        proc = subprocess.Popen(
+            args, env=dict(env) if env is not None else None, start_new_session=True
+        )
         child = Child(name, proc, stop_signal)
         self.children.append(child)
         log.debug("started %s (pid %d)", name, proc.pid)
@@ -57,7 +65,10 @@ class ProcessGroup:
         while not received:
             dead = next((c for c in self.children if c.proc.poll() is not None), None)
             if dead is not None:
-                print(f"imm-engine: {dead.name} exited with status {dead.proc.returncode}; stopping", file=sys.stderr)
+                print(
+                    f"imm-engine: {dead.name} exited with status {dead.proc.returncode}; stopping",
+                    file=sys.stderr,
+                )
                 code = dead.proc.returncode or 1
                 break
             time.sleep(0.2)
@@ -71,10 +82,8 @@ class ProcessGroup:
         self._stopping = True
         for child in reversed(self.children):
             if child.proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     child.proc.send_signal(child.stop_signal)
-                except ProcessLookupError:
-                    pass
                 try:
                     child.proc.wait(timeout=grace_s)
                 except subprocess.TimeoutExpired:

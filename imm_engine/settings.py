@@ -80,36 +80,37 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         g = _Reader(env)
-        data_dir = Path(g.str("IMM_DATA_DIR", "var"))
+        data_dir = Path(g.text("IMM_DATA_DIR", "var"))
         keys, default_keys = _access_keys(g)
         return cls(
-            api_host=g.str("IMM_API_HOST", "127.0.0.1"),
-            api_port=g.int("IMM_API_PORT", 8080, 0, 65535),
-            redis_url=g.str("IMM_REDIS_URL", ""),
-            broker_url=g.str("IMM_BROKER_URL", ""),
-            key_prefix=g.name("IMM_KEY_PREFIX", "imm"),
+            api_host=g.text("IMM_API_HOST", "127.0.0.1"),
+            api_port=g.integer("IMM_API_PORT", 8080, 0, 65535),
+            redis_url=g.text("IMM_REDIS_URL", ""),
+            broker_url=g.text("IMM_BROKER_URL", ""),
+            key_prefix=g.ident("IMM_KEY_PREFIX", "imm"),
             data_dir=data_dir,
-            storage_root=Path(g.str("IMM_STORAGE_ROOT", str(data_dir / "storage"))),
+            storage_root=Path(g.text("IMM_STORAGE_ROOT", str(data_dir / "storage"))),
             access_keys=keys,
             access_keys_default=default_keys,
-            region=g.str("IMM_REGION", "local"),
-            account_id=g.str("IMM_ACCOUNT_ID", "0"),
-            signature_max_skew_s=g.int("IMM_SIGNATURE_MAX_SKEW", 900, 1, 86400),
-            task_ttl_s=g.int("IMM_TASK_TTL", 7 * 24 * 3600, 60, 10 * 365 * 86400),
-            max_source_bytes=g.int("IMM_MAX_SOURCE_BYTES", 200 * 1024 * 1024, 1, 1 << 40),
-            max_request_bytes=g.int("IMM_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 1 << 30),
-            worker_concurrency=g.int("IMM_WORKER_CONCURRENCY", 0, 0, 256),
-            soffice_path=g.str("IMM_SOFFICE_PATH", ""),
-            soffice_restart_after=g.int("IMM_SOFFICE_RESTART_AFTER", 200, 0, 1_000_000),
-            soffice_start_timeout_s=g.float("IMM_SOFFICE_START_TIMEOUT", 60.0, 1, 3600),
-            convert_timeout_s=g.float("IMM_CONVERT_TIMEOUT", 300.0, 1, 86400),
+            region=g.text("IMM_REGION", "local"),
+            account_id=g.text("IMM_ACCOUNT_ID", "0"),
+            signature_max_skew_s=g.integer("IMM_SIGNATURE_MAX_SKEW", 900, 1, 86400),
+            task_ttl_s=g.integer("IMM_TASK_TTL", 7 * 24 * 3600, 60, 10 * 365 * 86400),
+            max_source_bytes=g.integer("IMM_MAX_SOURCE_BYTES", 200 * 1024 * 1024, 1, 1 << 40),
+            max_request_bytes=g.integer("IMM_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 1 << 30),
+            worker_concurrency=g.integer("IMM_WORKER_CONCURRENCY", 0, 0, 256),
+            soffice_path=g.text("IMM_SOFFICE_PATH", ""),
+            soffice_restart_after=g.integer("IMM_SOFFICE_RESTART_AFTER", 200, 0, 1_000_000),
+            soffice_start_timeout_s=g.number("IMM_SOFFICE_START_TIMEOUT", 60.0, 1, 3600),
+            convert_timeout_s=g.number("IMM_CONVERT_TIMEOUT", 300.0, 1, 86400),
             notify_routes=_notify_routes(g),
-            notify_unknown_topic=g.choice("IMM_NOTIFY_UNKNOWN_TOPIC", "reject", ("reject", "ignore")),
-            notify_max_attempts=g.int("IMM_NOTIFY_MAX_ATTEMPTS", 12, 1, 1000),
-            notify_max_backoff_s=g.float("IMM_NOTIFY_MAX_BACKOFF", 300.0, 0.01, 86400),
+            notify_unknown_topic=g.choice(
+                "IMM_NOTIFY_UNKNOWN_TOPIC", "reject", ("reject", "ignore")
+            ),
+            notify_max_attempts=g.integer("IMM_NOTIFY_MAX_ATTEMPTS", 12, 1, 1000),
+            notify_max_backoff_s=g.number("IMM_NOTIFY_MAX_BACKOFF", 300.0, 0.01, 86400),
             log_level=g.choice("IMM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
         )
-
 
 
 class _Reader:
@@ -120,11 +121,11 @@ class _Reader:
         value = self.env.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         value = self.raw(name)
         return default if value is None else value
 
-    def int(self, name: str, default: int, lo: int, hi: int) -> int:
+    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
         value = self.raw(name)
         if value is None:
             return default
@@ -136,7 +137,7 @@ class _Reader:
             raise SettingsError(f"{name}={number} is outside {lo}..{hi}")
         return number
 
-    def float(self, name: str, default: float, lo: float, hi: float) -> float:
+    def number(self, name: str, default: float, lo: float, hi: float) -> float:
         value = self.raw(name)
         if value is None:
             return default
@@ -149,13 +150,13 @@ class _Reader:
         return number
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
-        value = self.str(name, default).lower()
+        value = self.text(name, default).lower()
         if value not in options:
             raise SettingsError(f"{name}={value!r}: choose one of {', '.join(options)}")
         return value
 
-    def name(self, name: str, default: str) -> str:
-        value = self.str(name, default)
+    def ident(self, name: str, default: str) -> str:
+        value = self.text(name, default)
         if not value.replace("-", "").replace("_", "").isalnum():
             raise SettingsError(f"{name}={value!r}: use letters, digits, '-' and '_' only")
         return value

@@ -119,9 +119,7 @@ def _check_field(field: str, name: str) -> None:
         )
 
 
-def check(
-    template: Template, allowed: frozenset[str], tags: Mapping[str, Any], name: str
-) -> None:
+def check(template: Template, allowed: frozenset[str], tags: Mapping[str, Any], name: str) -> None:
     """Refuse variables the operation does not offer and tags the request does not carry."""
     unknown = sorted(template.variables - allowed)
     if unknown:

@@ -42,8 +42,12 @@ def deps() -> runner.Deps:
     """This process's store, storage and LibreOffice, created on first use after the fork."""
     global _deps
     if _deps is None:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=30, socket_connect_timeout=5,
-                                      health_check_interval=30)  # fmt: skip
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=30,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+        )
         converter = Converter(
             binary=settings.soffice_path,
             profile_base=settings.data_dir.absolute() / "soffice",

@@ -57,7 +57,9 @@ def run(task_id: str, deps: Deps) -> None:
     started = time.monotonic()
     try:
         if processor is None:
-            raise TaskFailure("UnsupportedTaskType", f"This worker cannot run {rec.task_type} tasks.")
+            raise TaskFailure(
+                "UnsupportedTaskType", f"This worker cannot run {rec.task_type} tasks."
+            )
         with workdir(task_id) as wd:
             ctx = TaskContext(
                 settings=deps.settings,
@@ -70,33 +72,60 @@ def run(task_id: str, deps: Deps) -> None:
     except TaskFailure as failure:
         delay = retry_delay(failure, attempt)
         if delay is not None:
-            log.warning("task %s attempt %d: %s; retrying in %.0f s", task_id, attempt, failure, delay)
+            log.warning(
+                "task %s attempt %d: %s; retrying in %.0f s", task_id, attempt, failure, delay
+            )
             raise RetryLater(failure, delay) from failure
         log.info("task %s failed: %s", task_id, failure)
         finish(deps, rec, TaskStatus.FAILED, code=failure.code, message=failure.message)
         return
     except Exception as exc:
         log.exception("task %s: unexpected error", task_id)
-        finish(deps, rec, TaskStatus.FAILED, code="InternalError",
-               message=f"The task failed on an internal error ({type(exc).__name__}).")  # fmt: skip
+        finish(
+            deps,
+            rec,
+            TaskStatus.FAILED,
+            code="InternalError",
+            message=f"The task failed on an internal error ({type(exc).__name__}).",
+        )
         return
     finish(deps, rec, TaskStatus.SUCCEEDED, result=result)
-    log.info("task %s succeeded in %.2f s (%s outputs)", task_id, time.monotonic() - started,
-             result.get("TargetCount", "?"))  # fmt: skip
+    log.info(
+        "task %s succeeded in %.2f s (%s outputs)",
+        task_id,
+        time.monotonic() - started,
+        result.get("TargetCount", "?"),
+    )
 
 
-def finish(deps: Deps, rec: TaskRecord, status: TaskStatus, *, code: str = "", message: str = "",
-           result: dict[str, Any] | None = None) -> bool:  # fmt: skip
+def finish(
+    deps: Deps,
+    rec: TaskRecord,
+    status: TaskStatus,
+    *,
+    code: str = "",
+    message: str = "",
+    result: dict[str, Any] | None = None,
+) -> bool:
     end = time.time()
     body = events.content(rec, status, code, message, end, result or {})
     message_json = events.encode(
-        events.envelope(rec, body, region=deps.settings.region, account_id=deps.settings.account_id,
-                        now_ms=int(end * 1000))  # fmt: skip
+        events.envelope(
+            rec,
+            body,
+            region=deps.settings.region,
+            account_id=deps.settings.account_id,
+            now_ms=int(end * 1000),
+        )
     )
     write_extended_message(deps, rec, body)
-    outbox = [OutboxEvent(d.name, message_json) for d in deps.settings.notify_routes.destinations(rec.notification)]
-    done = deps.store.finish(rec, status, code=code, message=message, result=result,
-                             events=outbox, end_ts=end)  # fmt: skip
+    outbox = [
+        OutboxEvent(d.name, message_json)
+        for d in deps.settings.notify_routes.destinations(rec.notification)
+    ]
+    done = deps.store.finish(
+        rec, status, code=code, message=message, result=result, events=outbox, end_ts=end
+    )
     if not done:
         log.info("task %s was finished by another run; this run's result is dropped", rec.task_id)
     return done

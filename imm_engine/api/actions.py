@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import redis
 
 from imm_engine import ids
 from imm_engine.errors import ImmError, invalid, not_found, service_unavailable
@@ -51,11 +54,11 @@ def create_task(spec: TaskTypeSpec) -> Handler:
             services.queue.submit(spec.task_type, rec.task_id, spec.queue)
         except Exception as exc:
             log.error("could not queue %s: %s", rec.task_id, exc)
-            try:
+            with contextlib.suppress(ImmError, OSError, redis.RedisError):
                 services.store.delete(rec)
-            except ImmError | OSError:
-                pass
-            raise service_unavailable("the task queue cannot be reached; nothing was created") from exc
+            raise service_unavailable(
+                "the task queue cannot be reached; nothing was created"
+            ) from exc
         log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
         return {"TaskId": rec.task_id, "EventId": rec.event_id}
 
@@ -64,15 +67,19 @@ def create_task(spec: TaskTypeSpec) -> Handler:
 
 def get_task(services: Services, params: Params, request_id: str) -> dict[str, Any]:
     project = project_name(params)
-    task_type = params.str("TaskType", required=True, max_bytes=64) or ""
-    task_id = params.str("TaskId", required=True, max_bytes=256) or ""
+    task_type = params.get_str("TaskType", required=True, max_bytes=64) or ""
+    task_id = params.get_str("TaskId", required=True, max_bytes=256) or ""
     if task_type not in BY_TYPE:
         raise invalid("TaskType", f"'{task_type}' is not a task type this server runs")
     rec = services.store.get(task_id)
     if rec is None or rec.project != project or rec.task_type != task_type:
         raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
-    with_definition = params.bool("RequestDefinition")
-    return {"ProjectName": project, "EventId": rec.event_id, **rec.task_info(with_definition=with_definition)}
+    with_definition = params.get_bool("RequestDefinition")
+    return {
+        "ProjectName": project,
+        "EventId": rec.event_id,
+        **rec.task_info(with_definition=with_definition),
+    }
 
 
 ACTIONS: dict[str, Handler] = {

@@ -71,11 +71,16 @@ class ImmEndpoint:
             if handler is None:
                 raise ApiError(
                     "InvalidAction.NotFound",
-                    f"Specified api is not found, please check your url and method: {call.action[:64]}",
+                    "Specified api is not found, please check your url and method: "
+                    f"{call.action[:64]}",
                     404,
                 )
             return handler(self.services, call.params, request_id)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError) as exc:
+        except (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            OperationalError,
+        ) as exc:
             log.warning("backend unavailable: %s", exc)
             raise service_unavailable("the task store cannot be reached") from exc
         except ApiError:
@@ -118,11 +123,17 @@ def create_app(settings: Settings) -> Starlette:
         try:
             result = await run_in_threadpool(endpoint.health)
         except redis.exceptions.RedisError:
-            return responses.error(ids.request_id(), "", service_unavailable("redis is unreachable"))
+            return responses.error(
+                ids.request_id(), "", service_unavailable("redis is unreachable")
+            )
         return responses.success(ids.request_id(), result)
 
     async def not_found(request: Request) -> Response:
-        err = ApiError("InvalidAction.NotFound", f"No such path {request.url.path[:100]}; POST / with x-acs-action.", 404)
+        err = ApiError(
+            "InvalidAction.NotFound",
+            f"No such path {request.url.path[:100]}; POST / with x-acs-action.",
+            404,
+        )
         return responses.error(ids.request_id(), request.headers.get("host", ""), err)
 
     app = Starlette(

@@ -22,7 +22,9 @@ def parse_time(value: str) -> float | None:
 
 
 class Authenticator:
-    def __init__(self, keys: Mapping[str, str], client: redis.Redis, redis_keys: Keys, max_skew_s: int) -> None:
+    def __init__(
+        self, keys: Mapping[str, str], client: redis.Redis, redis_keys: Keys, max_skew_s: int
+    ) -> None:
         self.keys = dict(keys)
         self.r = client
         self.redis_keys = redis_keys
@@ -33,7 +35,10 @@ class Authenticator:
         creds = signature.verify(req, self.keys.get)
         when = parse_time(creds.date)
         if when is None:
-            raise ApiError("InvalidTimeStamp.Format", f"Specified time stamp or date value is not well formatted: {creds.date[:40]}")
+            raise ApiError(
+                "InvalidTimeStamp.Format",
+                f"Specified time stamp or date value is not well formatted: {creds.date[:40]}",
+            )
         if abs(now - when) > self.max_skew_s:
             raise ApiError(
                 "InvalidTimeStamp.Expired",
@@ -41,8 +46,15 @@ class Authenticator:
                 f"{self.max_skew_s} s from the server time.",
             )
         if len(creds.nonce) > 128:
-            raise ApiError("InvalidSignatureNonce", "The signature nonce is longer than 128 characters.")
-        fresh = self.r.set(self.redis_keys.nonce(creds.access_key_id, creds.nonce), 1, nx=True, ex=2 * self.max_skew_s)
+            raise ApiError(
+                "InvalidSignatureNonce", "The signature nonce is longer than 128 characters."
+            )
+        fresh = self.r.set(
+            self.redis_keys.nonce(creds.access_key_id, creds.nonce),
+            1,
+            nx=True,
+            ex=2 * self.max_skew_s,
+        )
         if not fresh:
             raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
         return creds.access_key_id

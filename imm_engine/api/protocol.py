@@ -25,7 +25,9 @@ def decode_pairs(raw: bytes, what: str) -> list[tuple[str, str]]:
         text = raw.decode("ascii") if what == "query" else raw.decode("utf-8")
         return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
     except (UnicodeDecodeError, ValueError):
-        raise ApiError("InvalidArgument", f"The request {what} is not valid URL-encoded UTF-8.") from None
+        raise ApiError(
+            "InvalidArgument", f"The request {what} is not valid URL-encoded UTF-8."
+        ) from None
 
 
 def read_request(
@@ -49,7 +51,9 @@ def read_call(req: SignedRequest) -> Call:
     params = Params([*req.query, *req.form])
     action = req.headers.get("x-acs-action") or params.raw("Action")
     if not action:
-        raise ApiError("MissingAction", "Action is mandatory for this request (header x-acs-action).")
+        raise ApiError(
+            "MissingAction", "Action is mandatory for this request (header x-acs-action)."
+        )
     version = req.headers.get("x-acs-version") or params.raw("Version")
     if not version:
         raise ApiError(

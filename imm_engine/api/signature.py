@@ -113,7 +113,13 @@ def verify_acs3(req: SignedRequest, secret_for: Callable[[str], str | None]) -> 
     secret = secret_for(key_id)
     if secret is None:
         raise unknown_key(key_id)
-    required = ("host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce")
+    required = (
+        "host",
+        "x-acs-action",
+        "x-acs-content-sha256",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+    )
     lacking = [h for h in required if h not in signed]
     if lacking:
         raise incomplete(f"SignedHeaders must include {', '.join(lacking)}")

@@ -11,6 +11,7 @@ time and re-enter the stream when due. Every attempt is logged on the task
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -43,8 +44,9 @@ return #due
 
 
 class Sender(Protocol):
-    def send(self, dest: Destination, body: bytes, event_id: str, task_id: str,
-             attempt: int) -> Outcome: ...  # fmt: skip
+    def send(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> Outcome: ...
 
 
 class Dispatcher:
@@ -84,12 +86,18 @@ class Dispatcher:
 
     def run(self, stop: threading.Event) -> None:
         self.ensure_group()
-        log.info("notification dispatcher %s started (%d destinations)", self.consumer, len(self.destinations))
+        log.info(
+            "notification dispatcher %s started (%d destinations)",
+            self.consumer,
+            len(self.destinations),
+        )
         last_claim = 0.0
         with ThreadPoolExecutor(self.threads, thread_name_prefix="deliver") as pool:
             while not stop.is_set():
                 try:
-                    self._promote(keys=[self.keys.outbox_retry, self.keys.outbox], args=[time.time()])
+                    self._promote(
+                        keys=[self.keys.outbox_retry, self.keys.outbox], args=[time.time()]
+                    )
                     entries: list[tuple[str, dict[str, str]]] = []
                     if time.monotonic() - last_claim > 10:
                         entries += self._claim_stale()
@@ -106,14 +114,12 @@ class Dispatcher:
                 except redis.RedisError as exc:
                     log.warning("dispatcher: redis unavailable (%s); retrying", exc)
                     stop.wait(1.0)
-                    try:
+                    with contextlib.suppress(redis.RedisError):
                         self.ensure_group()
-                    except redis.RedisError:
-                        pass
         log.info("notification dispatcher %s stopped", self.consumer)
 
     def _read(self, count: int) -> list[tuple[str, dict[str, str]]]:
-        reply = self.r.xreadgroup(
+        reply: Any = self.r.xreadgroup(
             self.keys.outbox_group, self.consumer, {self.keys.outbox: ">"}, count=count, block=200
         )
         out = []
@@ -123,7 +129,7 @@ class Dispatcher:
         return out
 
     def _claim_stale(self) -> list[tuple[str, dict[str, str]]]:
-        reply = self.r.xautoclaim(
+        reply: Any = self.r.xautoclaim(
             self.keys.outbox,
             self.keys.outbox_group,
             self.consumer,
@@ -164,7 +170,9 @@ class Dispatcher:
                 )
         self._settle(entry_id, fields, attempt, outcome)
 
-    def _settle(self, entry_id: str, fields: dict[str, str], attempt: int, outcome: Outcome) -> None:
+    def _settle(
+        self, entry_id: str, fields: dict[str, str], attempt: int, outcome: Outcome
+    ) -> None:
         task_id = fields["task_id"]
         give_up = not outcome.ok and (outcome.permanent or attempt >= self.max_attempts)
         state = "Delivered" if outcome.ok else "GaveUp" if give_up else "Failed"
@@ -194,8 +202,15 @@ class Dispatcher:
         pipe.xdel(self.keys.outbox, entry_id)
         pipe.execute()
         level = logging.INFO if outcome.ok else logging.WARNING
-        log.log(level, "event %s of %s -> %s: %s %s", fields["event_id"], task_id, fields["destination"],
-                state, outcome.error)
+        log.log(
+            level,
+            "event %s of %s -> %s: %s %s",
+            fields["event_id"],
+            task_id,
+            fields["destination"],
+            state,
+            outcome.error,
+        )
 
 
 def _s(value: bytes | str) -> str:

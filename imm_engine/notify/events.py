@@ -18,8 +18,9 @@ from typing import Any
 from imm_engine.models import TaskRecord, iso_time
 
 
-def content(rec: TaskRecord, status: str, code: str, message: str, end_ts: float,
-            result: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def content(
+    rec: TaskRecord, status: str, code: str, message: str, end_ts: float, result: dict[str, Any]
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "ProjectName": rec.project,
         "DatasetName": "",
@@ -39,8 +40,9 @@ def content(rec: TaskRecord, status: str, code: str, message: str, end_ts: float
     return body
 
 
-def envelope(rec: TaskRecord, body: dict[str, Any], *, region: str, account_id: str,
-             now_ms: int) -> dict[str, str]:  # fmt: skip
+def envelope(
+    rec: TaskRecord, body: dict[str, Any], *, region: str, account_id: str, now_ms: int
+) -> dict[str, str]:
     event_type = f"imm:Task:{rec.task_type}"
     return {
         "id": rec.event_id,

@@ -83,7 +83,7 @@ class Routes:
 
     def destinations(self, notification: Mapping[str, Any] | None) -> list[Destination]:
         """Every destination an event of a task with this `Notification` goes to, once each."""
-        keys = self.keys_for(notification or {}) + ["*"]
+        keys = [*self.keys_for(notification or {}), "*"]
         seen: dict[str, Destination] = {}
         for key in keys:
             for dest in self.by_key.get(key, ()):

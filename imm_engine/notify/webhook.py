@@ -42,8 +42,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"v1={mac.hexdigest()}"
 
 
-def headers_for(dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int,
-                now: float) -> dict[str, str]:  # fmt: skip
+def headers_for(
+    dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int, now: float
+) -> dict[str, str]:
     timestamp = str(int(now))
     headers = {
         "Content-Type": "application/json",
@@ -64,14 +65,19 @@ class WebhookSender:
         # No proxies from the environment, no redirects (a redirect could lead anywhere).
         self.client = httpx.Client(trust_env=False, follow_redirects=False)
 
-    def send(self, dest: Destination, body: bytes, event_id: str, task_id: str,
-             attempt: int) -> Outcome:  # fmt: skip
+    def send(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> Outcome:
         started = time.monotonic()
         parts = urlsplit(dest.url)
         if not dest.allow_private:
-            reason = check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+            reason = check_host(
+                parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+            )
             if reason:
-                return Outcome(False, error=f"refused: {reason} (set allow_private to permit)", permanent=True)
+                return Outcome(
+                    False, error=f"refused: {reason} (set allow_private to permit)", permanent=True
+                )
         try:
             response = self.client.post(
                 dest.url,
@@ -80,7 +86,9 @@ class WebhookSender:
                 timeout=dest.timeout_s,
             )
         except httpx.HTTPError as exc:
-            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300], elapsed_ms=_ms(started))
+            return Outcome(
+                False, error=f"{type(exc).__name__}: {exc}"[:300], elapsed_ms=_ms(started)
+            )
         ok = 200 <= response.status_code < 300
         error = "" if ok else f"HTTP {response.status_code}"
         return Outcome(ok, response.status_code, error, elapsed_ms=_ms(started))

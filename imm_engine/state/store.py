@@ -58,7 +58,7 @@ class TaskStore:
         expire_at = int(rec.start_ts + self.ttl_s)
         index = self.keys.project_index(rec.project)
         pipe = self.r.pipeline(transaction=True)
-        pipe.hset(key, mapping=rec.to_fields())
+        pipe.hset(key, mapping=dict(rec.to_fields()))  # type: ignore[arg-type]
         pipe.expireat(key, expire_at)
         pipe.zadd(index, {rec.task_id: int(rec.start_ts * 1000)})
         pipe.expireat(index, expire_at)

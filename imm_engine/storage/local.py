@@ -42,7 +42,9 @@ class LocalStore:
         if info is None:
             raise ObjectNotFound(f"The object {uri} does not exist.")
         if info.size > max_bytes:
-            raise ObjectTooLarge(f"The object {uri} is {info.size} bytes, above the {max_bytes} limit.")
+            raise ObjectTooLarge(
+                f"The object {uri} is {info.size} bytes, above the {max_bytes} limit."
+            )
         shutil.copyfile(self.path_of(uri), dest)
         return info
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imm_engine import uris
-from imm_engine.params import SIGNATURE_PARAMS, Params
 from imm_engine.errors import ApiError, invalid, missing
 from imm_engine.notify.routes import Routes
+from imm_engine.params import SIGNATURE_PARAMS, Params
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096
@@ -49,9 +49,9 @@ class TaskTypeSpec:
     def submission(self, params: Params, ctx: SubmitContext) -> Submission:
         project = project_name(params)
         tags = parse_tags(params)
-        user_data = params.str("UserData", max_bytes=MAX_USER_DATA_BYTES) or ""
+        user_data = params.get_str("UserData", max_bytes=MAX_USER_DATA_BYTES) or ""
         notification = parse_notification(params, ctx)
-        params.json("CredentialConfig", dict)  # accepted: see docs/api-behaviour.md
+        params.get_json("CredentialConfig", dict)  # accepted: see docs/api-behaviour.md
         job = self.parse_job(params, tags)
         definition = {
             k: ("******" if k in SECRET_PARAMS else _definition_value(v))
@@ -62,7 +62,7 @@ class TaskTypeSpec:
 
 
 def project_name(params: Params) -> str:
-    name = params.str("ProjectName", required=True, max_bytes=128)
+    name = params.get_str("ProjectName", required=True, max_bytes=128)
     assert name is not None
     if not _PROJECT.match(name):
         raise invalid(
@@ -73,7 +73,7 @@ def project_name(params: Params) -> str:
 
 
 def parse_tags(params: Params) -> dict[str, Any]:
-    tags: dict[str, Any] | None = params.json("Tags", dict, max_bytes=MAX_TAGS_BYTES)
+    tags: dict[str, Any] | None = params.get_json("Tags", dict, max_bytes=MAX_TAGS_BYTES)
     if tags is None:
         return {}
     if len(tags) > MAX_TAGS:
@@ -85,19 +85,19 @@ def parse_tags(params: Params) -> dict[str, Any]:
 
 
 def parse_notification(params: Params, ctx: SubmitContext) -> dict[str, Any]:
-    notification: dict[str, Any] = params.json("Notification", dict) or {}
-    legacy = params.str("NotifyTopicName", max_bytes=256)
+    notification: dict[str, Any] = params.get_json("Notification", dict) or {}
+    legacy = params.get_str("NotifyTopicName", max_bytes=256)
     if legacy and not notification:
         notification = {"MNS": {"TopicName": legacy}}
     mns = notification.get("MNS")
     if mns is not None and (not isinstance(mns, dict) or not isinstance(mns.get("TopicName"), str)):
         raise invalid("Notification", "MNS must be an object with a TopicName string")
     rmq = notification.get("RocketMQ")
-    if rmq is not None:
-        if not isinstance(rmq, dict) or not all(
-            isinstance(rmq.get(k), str) and rmq.get(k) for k in ("InstanceId", "TopicName")
-        ):
-            raise invalid("Notification", "RocketMQ must be an object with InstanceId and TopicName")
+    if rmq is not None and (
+        not isinstance(rmq, dict)
+        or not all(isinstance(rmq.get(k), str) and rmq.get(k) for k in ("InstanceId", "TopicName"))
+    ):
+        raise invalid("Notification", "RocketMQ must be an object with InstanceId and TopicName")
     ext = notification.get("ExtendedMessageURI")
     if ext is not None:
         if not isinstance(ext, str):
@@ -125,7 +125,7 @@ def _definition_value(value: str) -> Any:
 
 
 def require_one(params: Params, *names: str) -> str:
-    given = [n for n in names if params.str(n) is not None]
+    given = [n for n in names if params.get_str(n) is not None]
     if not given:
         raise missing(names[0])
     if len(given) > 1:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from imm_engine import pages, templates, uris
-from imm_engine.naming import source_values
 from imm_engine.errors import invalid, missing
-from imm_engine.formats import IMAGE_TARGETS, SOURCE_TYPES, TARGET_ALIASES, TARGET_TYPES
+from imm_engine.formats import SOURCE_TYPES, TARGET_ALIASES, TARGET_TYPES
+from imm_engine.naming import source_values
 from imm_engine.params import Params
 from imm_engine.tasktypes.base import TaskTypeSpec, require_one
 
@@ -21,7 +21,14 @@ NOT_YET: dict[str, Any] = {
     "PaperHorizontal": False,
     "ShowComments": False,
 }
-NOT_YET_VALUED = ("MaxSheetRow", "MaxSheetColumn", "SheetCount", "SheetIndex", "PaperSize", "Sources")
+NOT_YET_VALUED = (
+    "MaxSheetRow",
+    "MaxSheetColumn",
+    "SheetCount",
+    "SheetIndex",
+    "PaperSize",
+    "Sources",
+)
 
 #: Sample values used to check at submit time that a template renders to a valid URI.
 _SAMPLE = {
@@ -32,9 +39,11 @@ _SAMPLE = {
 
 
 def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
-    source = uris.parse_object(params.str("SourceURI", required=True, max_bytes=2048) or "", "SourceURI")
+    source = uris.parse_object(
+        params.get_str("SourceURI", required=True, max_bytes=2048) or "", "SourceURI"
+    )
     source_type = _source_type(params, source)
-    target_type = params.str("TargetType", max_bytes=16)
+    target_type = params.get_str("TargetType", max_bytes=16)
     if target_type is None:
         raise missing("TargetType")
     target_type = TARGET_ALIASES.get(target_type.lower(), target_type.lower())
@@ -42,38 +51,38 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
         raise invalid("TargetType", f"'{target_type}' is not one of {', '.join(TARGET_TYPES)}")
 
     for name, default in NOT_YET.items():
-        if params.bool(name, default) != default:
+        if params.get_bool(name, default) != default:
             raise invalid(name, "this option is not supported by this server yet")
     for name in NOT_YET_VALUED:
-        if params.str(name) is not None:
+        if params.get_str(name) is not None:
             raise invalid(name, "this option is not supported by this server yet")
-    params.json("TrimPolicy", dict)  # LibreOffice exports the used area only: see docs.
+    params.get_json("TrimPolicy", dict)  # LibreOffice exports the used area only: see docs.
 
-    if params.str("Pages") is not None:
-        selection = pages.parse_pages(params.str("Pages", max_bytes=4096) or "")
+    if params.get_str("Pages") is not None:
+        selection = pages.parse_pages(params.get_str("Pages", max_bytes=4096) or "")
     else:
         selection = pages.from_start_end(
-            params.int("StartPage", lo=-(2**31), hi=2**31),
-            params.int("EndPage", lo=-(2**31), hi=2**31),
+            params.get_int("StartPage", lo=-(2**31), hi=2**31),
+            params.get_int("EndPage", lo=-(2**31), hi=2**31),
         )
-    long_text = params.bool("LongText")
+    long_text = params.get_bool("LongText")
     single_output = target_type == "pdf" or (target_type == "txt" and long_text)
     job: dict[str, Any] = {
         "source": str(source),
         "source_type": source_type,
         "target_type": target_type,
         "pages": pages.to_dict(selection if target_type != "pdf" else pages.ALL),
-        "dpi": params.int("ImageDPI", lo=96, hi=600) or 96,
-        "quality": params.int("Quality", lo=0, hi=100),
-        "scale": params.int("ScalePercentage", lo=20, hi=200) or 100,
-        "password": params.str("Password", max_bytes=512) or "",
+        "dpi": params.get_int("ImageDPI", lo=96, hi=600) or 96,
+        "quality": params.get_int("Quality", lo=0, hi=100),
+        "scale": params.get_int("ScalePercentage", lo=20, hi=200) or 100,
+        "password": params.get_str("Password", max_bytes=512) or "",
         "long_text": long_text,
-        "hold_line_feed": params.bool("HoldLineFeed"),
+        "hold_line_feed": params.get_bool("HoldLineFeed"),
     }
 
     which = require_one(params, "TargetURI", "TargetURIPrefix")
     if which == "TargetURI":
-        text = params.str("TargetURI", max_bytes=4096) or ""
+        text = params.get_str("TargetURI", max_bytes=4096) or ""
         template = templates.parse(text, "TargetURI")
         templates.check(template, templates.OFFICE_VARIABLES, tags, "TargetURI")
         if not single_output and "index" not in template.variables and not selection.single_page:
@@ -85,19 +94,24 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
         templates.render_uri(template, sample, tags, "TargetURI")
         job["target_template"] = text
     else:
-        prefix = uris.parse_prefix(params.str("TargetURIPrefix", max_bytes=2048) or "", "TargetURIPrefix")
+        prefix = uris.parse_prefix(
+            params.get_str("TargetURIPrefix", max_bytes=2048) or "", "TargetURIPrefix"
+        )
         job["target_prefix"] = str(prefix)
     return job
 
 
 def _source_type(params: Params, source: uris.OssUri) -> str:
-    declared = params.str("SourceType", max_bytes=16)
+    declared = params.get_str("SourceType", max_bytes=16)
     kind = (declared or source.ext).lower()
     if not kind:
         raise invalid("SourceType", f"{source} has no extension; set SourceType")
     if kind not in SOURCE_TYPES:
         name = "SourceType" if declared else "SourceURI"
-        raise invalid(name, f"source type '{kind}' is not supported; supported: {', '.join(sorted(SOURCE_TYPES))}")
+        raise invalid(
+            name,
+            f"source type '{kind}' is not supported; supported: {', '.join(sorted(SOURCE_TYPES))}",
+        )
     return kind
 
 

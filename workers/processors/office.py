@@ -59,14 +59,20 @@ class OfficeConversion:
         else:
             pdf_path = ctx.workdir / "converted.pdf"
             export = self.converter(ctx).to_pdf(
-                src, pdf_path, password=password,
+                src,
+                pdf_path,
+                password=password,
                 selection=selection if target_type != "pdf" else pages.ALL,
-            )  # fmt: skip
+            )
             password = ""  # the exported PDF is not encrypted
         ctx.progress(50, force=True)
 
-        single = target_type == "pdf" or (target_type == "txt" and (job.get("long_text") or family == Family.SPREADSHEET))
-        namer = Namer(job, rec.tags, source_mtime=info.mtime, task_start=rec.start_ts, single=single)
+        single = target_type == "pdf" or (
+            target_type == "txt" and (job.get("long_text") or family == Family.SPREADSHEET)
+        )
+        namer = Namer(
+            job, rec.tags, source_mtime=info.mtime, task_start=rec.start_ts, single=single
+        )
         doc = pdf_render.open_pdf(pdf_path, password)
         try:
             page_count = export.page_count if export and export.page_count else doc.page_count
@@ -101,11 +107,15 @@ def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> Any:
     try:
         return ctx.storage.download(source, dest, max_bytes=ctx.settings.max_source_bytes)
     except ObjectNotFound as exc:
-        raise TaskFailure("ResourceNotFound", f"The source object {source} does not exist.") from exc
+        raise TaskFailure(
+            "ResourceNotFound", f"The source object {source} does not exist."
+        ) from exc
     except ObjectTooLarge as exc:
         raise TaskFailure("InvalidFile.TooLarge", str(exc)) from exc
     except StorageError as exc:
-        raise TaskFailure("SourceReadFailed", f"Cannot read {source}: {exc}", retryable=exc.transient) from exc
+        raise TaskFailure(
+            "SourceReadFailed", f"Cannot read {source}: {exc}", retryable=exc.transient
+        ) from exc
 
 
 def check_content(src: Path, source_type: str, password: str) -> None:
@@ -113,9 +123,13 @@ def check_content(src: Path, source_type: str, password: str) -> None:
         head = f.read(65536)
     problem = sniff.mismatch(source_type, sniff.kind_of(head))
     if problem:
-        raise TaskFailure("InvalidFile", f"The source is not a valid .{source_type} document: {problem}.")
+        raise TaskFailure(
+            "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
+        )
     if not password and sniff.is_encrypted_ooxml(src):
-        raise TaskFailure("PasswordRequired", "The document is encrypted; set Password to convert it.")
+        raise TaskFailure(
+            "PasswordRequired", "The document is encrypted; set Password to convert it."
+        )
 
 
 def ebook_to_pdf(src: Path, out: Path) -> Path:
@@ -148,7 +162,9 @@ def write_outputs(
         upload(ctx, out, target)
         return [target]
     if target_type == "txt" and single:
-        text = "".join(flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)) for _, i in chosen)
+        text = "".join(
+            flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)) for _, i in chosen
+        )
         out = ctx.workdir / "out.txt"
         out.write_text(text, encoding="utf-8")
         target = namer.uri(index="1", autoext="txt")
@@ -162,9 +178,19 @@ def write_outputs(
         index = f"{sheet[0]}_{sub_index[page]}" if sheet else str(page)
         out = ctx.workdir / f"page-{n}.{target_type}"
         if target_type in IMAGE_TARGETS:
-            pdf_render.render(doc, i, out, fmt=target_type, dpi=job["dpi"], scale=job["scale"], quality=job.get("quality"))
+            pdf_render.render(
+                doc,
+                i,
+                out,
+                fmt=target_type,
+                dpi=job["dpi"],
+                scale=job["scale"],
+                quality=job.get("quality"),
+            )
         else:
-            out.write_text(flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)), encoding="utf-8")
+            out.write_text(
+                flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)), encoding="utf-8"
+            )
         target = namer.uri(index=index, autoext=target_type, sheetname=sheet[1] if sheet else "")
         upload(ctx, out, target)
         out.unlink(missing_ok=True)
@@ -188,5 +214,6 @@ def upload(ctx: TaskContext, path: Path, target: uris.OssUri) -> None:
     try:
         ctx.storage.upload(path, target)
     except StorageError as exc:
-        raise TaskFailure("TargetWriteFailed", f"Cannot write {target}: {exc}", retryable=exc.transient) from exc
-
+        raise TaskFailure(
+            "TargetWriteFailed", f"Cannot write {target}: {exc}", retryable=exc.transient
+        ) from exc

@@ -20,7 +20,9 @@ def open_pdf(path: Path, password: str) -> pymupdf.Document:
         raise TaskFailure("InvalidFile", f"The PDF cannot be opened: {exc}") from exc
     if doc.needs_pass:
         if not password:
-            raise TaskFailure("PasswordRequired", "The document is encrypted; set Password to convert it.")
+            raise TaskFailure(
+                "PasswordRequired", "The document is encrypted; set Password to convert it."
+            )
         if not doc.authenticate(password):
             raise TaskFailure("InvalidPassword", "The Password does not open the document.")
     if doc.page_count == 0:
@@ -28,8 +30,16 @@ def open_pdf(path: Path, password: str) -> pymupdf.Document:
     return doc
 
 
-def render(doc: pymupdf.Document, index: int, out: Path, *, fmt: str, dpi: int, scale: int,
-           quality: int | None) -> tuple[int, int]:  # fmt: skip
+def render(
+    doc: pymupdf.Document,
+    index: int,
+    out: Path,
+    *,
+    fmt: str,
+    dpi: int,
+    scale: int,
+    quality: int | None,
+) -> tuple[int, int]:
     """Render page `index` (0-based) to `out`; returns the image size."""
     page = doc[index]
     zoom = dpi / 72.0 * scale / 100.0
@@ -38,12 +48,17 @@ def render(doc: pymupdf.Document, index: int, out: Path, *, fmt: str, dpi: int, 
     if pixels > MAX_PIXELS:
         raise TaskFailure(
             "InvalidArgument.ImageDPI",
-            f"Page {index + 1} would be a {int(rect.width * zoom)}x{int(rect.height * zoom)} image, "
+            f"Page {index + 1} would be a {int(rect.width * zoom)}x{int(rect.height * zoom)} "
+            "image, "
             f"above {MAX_PIXELS // 1_000_000} megapixels; lower ImageDPI or ScalePercentage.",
         )
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
     if fmt == "jpg":
-        pix.save(str(out), output="jpg", jpg_quality=quality if quality is not None else DEFAULT_JPG_QUALITY)
+        pix.save(
+            str(out),
+            output="jpg",
+            jpg_quality=quality if quality is not None else DEFAULT_JPG_QUALITY,
+        )
     else:
         pix.save(str(out), output="png")
     return pix.width, pix.height

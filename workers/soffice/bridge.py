@@ -42,7 +42,7 @@ def import_uno() -> ModuleType:
 
 
 def prop(name: str, value: Any) -> Any:
-    from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
+    from com.sun.star.beans import PropertyValue
 
     p = PropertyValue()
     p.Name = name

@@ -9,6 +9,7 @@ after `restart_after` documents to bound its memory.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -101,13 +102,17 @@ class Converter:
                 self.office.kill()
                 self.office.proc = None
                 raise TaskFailure(
-                    "ConverterUnavailable", f"LibreOffice could not be started: {exc}", retryable=True
+                    "ConverterUnavailable",
+                    f"LibreOffice could not be started: {exc}",
+                    retryable=True,
                 ) from exc
             if self.office.alive():
                 self._start_failures = 0
                 return desktop
             self.restart("it is not running")
-        raise TaskFailure("ConverterUnavailable", "LibreOffice could not be started.", retryable=True)
+        raise TaskFailure(
+            "ConverterUnavailable", "LibreOffice could not be started.", retryable=True
+        )
 
     def to_pdf(self, src: Path, out: Path, *, password: str, selection: PageSelection) -> PdfExport:
         desktop = self._desktop()
@@ -115,8 +120,12 @@ class Converter:
 
         def on_timeout() -> None:
             fired.set()
-            log.warning("conversion of %s exceeded %.0f s: killing soffice pid %s",
-                        src.name, self.convert_timeout_s, self.office.pid)  # fmt: skip
+            log.warning(
+                "conversion of %s exceeded %.0f s: killing soffice pid %s",
+                src.name,
+                self.convert_timeout_s,
+                self.office.pid,
+            )
             self.office.kill()
 
         watchdog = threading.Timer(self.convert_timeout_s, on_timeout)
@@ -141,7 +150,9 @@ class Converter:
                     "LibreOffice stopped while converting the document.",
                     retryable=True,
                 ) from exc
-            raise TaskFailure("InvalidFile", f"The document cannot be converted: {_uno_message(exc)}") from exc
+            raise TaskFailure(
+                "InvalidFile", f"The document cannot be converted: {_uno_message(exc)}"
+            ) from exc
         finally:
             watchdog.cancel()
         log.debug("converted %s in %.3f s", src.name, time.monotonic() - started)
@@ -151,7 +162,9 @@ class Converter:
         return result
 
 
-def _export(desktop: Any, src: Path, out: Path, password: str, selection: PageSelection) -> PdfExport:
+def _export(
+    desktop: Any, src: Path, out: Path, password: str, selection: PageSelection
+) -> PdfExport:
     uno = import_uno()
     props = [
         prop("Hidden", True),  # LibreOffice 7.4 aborts on spreadsheets loaded visible over UNO
@@ -162,7 +175,9 @@ def _export(desktop: Any, src: Path, out: Path, password: str, selection: PageSe
     if password:
         props.append(prop("Password", password))
     try:
-        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(str(src)), "_blank", 0, tuple(props))
+        doc = desktop.loadComponentFromURL(
+            uno.systemPathToFileUrl(str(src)), "_blank", 0, tuple(props)
+        )
     except Exception as exc:
         if type(exc).__name__ in ("IllegalArgumentException", "IOException"):
             raise TaskFailure("InvalidFile", _open_failure(password)) from exc
@@ -172,16 +187,19 @@ def _export(desktop: Any, src: Path, out: Path, password: str, selection: PageSe
     try:
         export_filter = next((f for s, f in EXPORT_FILTERS if doc.supportsService(s)), None)
         if export_filter is None:
-            raise TaskFailure("UnsupportedSourceType", "The document opened, but it is not a text, spreadsheet or presentation document.")
+            raise TaskFailure(
+                "UnsupportedSourceType",
+                "The document opened, but it is not a text, spreadsheet or presentation document.",
+            )
         return _store(uno, doc, export_filter, out, selection)
     finally:
-        try:
+        with contextlib.suppress(Exception):  # soffice may be gone; the caller finds out
             doc.close(True)
-        except Exception:  # soffice may be gone; the caller finds out
-            pass
 
 
-def _store(uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection) -> PdfExport:
+def _store(
+    uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection
+) -> PdfExport:
     url = uno.systemPathToFileUrl(str(out))
     is_web = export_filter == "writer_web_pdf_Export"
     page_count = 0 if is_web else int(doc.getRendererCount(doc, ()))
@@ -209,7 +227,10 @@ def _store(uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSel
 
 def _open_failure(password: str) -> str:
     if password:
-        return "The document cannot be opened: it is damaged, not of its declared type, or the Password is wrong."
+        return (
+            "The document cannot be opened: it is damaged, not of its declared type, "
+            "or the Password is wrong."
+        )
     return "The document cannot be opened: it is damaged or not of its declared type."
 
 

@@ -8,6 +8,7 @@ starts faster), locked so no two live processes share one.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -27,6 +28,7 @@ log = logging.getLogger("imm_engine.soffice")
 DEFAULT_BINARY = "/usr/lib/libreoffice/program/soffice.bin"
 
 #: Profile settings: never run macros, never fetch linked content, no lock files.
+# ruff: noqa: E501
 REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
@@ -49,7 +51,12 @@ EXIT_RESTART = 81
 
 
 def find_binary(configured: str) -> str:
-    for candidate in (configured, DEFAULT_BINARY, shutil.which("soffice.bin") or "", shutil.which("soffice") or ""):
+    for candidate in (
+        configured,
+        DEFAULT_BINARY,
+        shutil.which("soffice.bin") or "",
+        shutil.which("soffice") or "",
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     raise StartFailed("LibreOffice is not installed (soffice.bin not found); run `make deps`")
@@ -127,14 +134,20 @@ class OfficeProcess:
         self.desktop = None
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
-        threading.Thread(target=self._connect, args=(pipe, self.proc), daemon=True, name="soffice-connect").start()
+        threading.Thread(
+            target=self._connect, args=(pipe, self.proc), daemon=True, name="soffice-connect"
+        ).start()
 
     def _connect(self, pipe: str, proc: subprocess.Popen[bytes]) -> None:
         try:
             uno = import_uno()
-            from com.sun.star.connection import NoConnectException  # type: ignore[import-not-found]
+            from com.sun.star.connection import NoConnectException
 
             local = uno.getComponentContext()
             resolver = local.ServiceManager.createInstanceWithContext(
@@ -144,18 +157,28 @@ class OfficeProcess:
             while True:
                 if proc.poll() is not None:
                     if proc.returncode == EXIT_RESTART:
-                        raise RestartRequested("soffice initialised its profile and asks for a restart")
-                    raise StartFailed(f"soffice exited with status {proc.returncode} while starting")
+                        raise RestartRequested(
+                            "soffice initialised its profile and asks for a restart"
+                        )
+                    raise StartFailed(
+                        f"soffice exited with status {proc.returncode} while starting"
+                    )
                 try:
                     ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
                     break
                 except NoConnectException:
                     if time.monotonic() > deadline:
-                        raise StartFailed(f"soffice did not accept connections within {self.start_timeout_s:.0f} s") from None
+                        raise StartFailed(
+                            f"soffice did not accept connections within {self.start_timeout_s:.0f} s"
+                        ) from None
                     time.sleep(0.05)
-            desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+            desktop = ctx.ServiceManager.createInstanceWithContext(
+                "com.sun.star.frame.Desktop", ctx
+            )
             for factory in ("swriter", "scalc", "simpress"):  # load the modules once: warm
-                doc = desktop.loadComponentFromURL(f"private:factory/{factory}", "_blank", 0, (prop("Hidden", True),))
+                doc = desktop.loadComponentFromURL(
+                    f"private:factory/{factory}", "_blank", 0, (prop("Hidden", True),)
+                )
                 doc.close(True)
             self.desktop = desktop
             log.info("soffice pid %s ready in %.2f s", proc.pid, time.monotonic() - self.started_at)
@@ -178,10 +201,8 @@ class OfficeProcess:
     def kill(self) -> None:
         proc = self.proc
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def stop(self, grace_s: float = 5.0) -> None:
         proc = self.proc
@@ -191,10 +212,8 @@ class OfficeProcess:
             done = threading.Event()
 
             def terminate() -> None:
-                try:
+                with contextlib.suppress(Exception):  # the bridge may already be gone
                     self.desktop.terminate()
-                except Exception:  # the bridge may already be gone
-                    pass
                 done.set()
 
             threading.Thread(target=terminate, daemon=True).start()
