@@ -23,7 +23,8 @@ from imm_engine.state.keys import Keys
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'Running' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'code', ARGV[2], 'message', ARGV[3],
-           'end_ts', ARGV[4], 'progress', ARGV[5], 'result', ARGV[6])
+           'end_ts', ARGV[4], 'result', ARGV[6])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[5]) end
 local n = tonumber(ARGV[7])
 for i = 0, n - 1 do
   redis.call('XADD', KEYS[2], '*', 'task_id', ARGV[8], 'event_id', ARGV[9],
@@ -100,7 +101,7 @@ class TaskStore:
             code,
             message,
             repr(end_ts if end_ts is not None else time.time()),
-            100 if status == TaskStatus.SUCCEEDED else rec.progress,
+            100 if status == TaskStatus.SUCCEEDED else "",  # a failed task keeps its progress
             json.dumps(result or {}, ensure_ascii=False),
             len(events),
             rec.task_id,

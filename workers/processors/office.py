@@ -49,7 +49,7 @@ class OfficeConversion:
         src = ctx.workdir / f"source.{source_type}"
         info = fetch(ctx, source, src)
         ctx.progress(10, force=True)
-        check_content(src, source_type, password)
+        encrypted = check_content(src, source_type, password)
 
         export: PdfExport | None = None
         if family == Family.PDF:
@@ -58,12 +58,19 @@ class OfficeConversion:
             pdf_path = ebook_to_pdf(src, ctx.workdir / "converted.pdf")
         else:
             pdf_path = ctx.workdir / "converted.pdf"
-            export = self.converter(ctx).to_pdf(
-                src,
-                pdf_path,
-                password=password,
-                selection=selection if target_type != "pdf" else pages.ALL,
-            )
+            try:
+                export = self.converter(ctx).to_pdf(
+                    src,
+                    pdf_path,
+                    password=password,
+                    selection=selection if target_type != "pdf" else pages.ALL,
+                )
+            except TaskFailure as failure:
+                if encrypted and failure.code == "InvalidFile":
+                    raise TaskFailure(
+                        "InvalidPassword", "The Password does not open the document."
+                    ) from failure
+                raise
             password = ""  # the exported PDF is not encrypted
         ctx.progress(50, force=True)
 
@@ -118,7 +125,8 @@ def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> Any:
         ) from exc
 
 
-def check_content(src: Path, source_type: str, password: str) -> None:
+def check_content(src: Path, source_type: str, password: str) -> bool:
+    """Refuse content that cannot be of its declared type; True when it is encrypted OOXML."""
     with open(src, "rb") as f:
         head = f.read(65536)
     problem = sniff.mismatch(source_type, sniff.kind_of(head))
@@ -126,10 +134,12 @@ def check_content(src: Path, source_type: str, password: str) -> None:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
         )
-    if not password and sniff.is_encrypted_ooxml(src):
+    encrypted = sniff.is_encrypted_ooxml(src)
+    if encrypted and not password:
         raise TaskFailure(
             "PasswordRequired", "The document is encrypted; set Password to convert it."
         )
+    return encrypted
 
 
 def ebook_to_pdf(src: Path, out: Path) -> Path:

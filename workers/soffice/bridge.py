@@ -1,14 +1,16 @@
 """Importing LibreOffice's Python-UNO bridge into our interpreter.
 
 Debian ships `uno.py` for its own Python 3.11; our virtual environment runs a 3.11 built with
-a shared libpython, so the same `pyuno.so` loads here. The Debian directory is put on the
-path only for this import and taken off again, so no other Debian module can shadow ours.
+a shared libpython, so the same `pyuno.so` loads here. The module is loaded from its file:
+Debian's package directory never goes on `sys.path`, so no other Debian module can shadow
+ours (uno.py itself adds LibreOffice's program directory, where pyuno lives).
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,25 +22,39 @@ class BridgeUnavailable(RuntimeError):
 
 
 def import_uno() -> ModuleType:
+    """LibreOffice's `uno` module, loaded from its file (a stray `uno` directory on the path,
+    or another `uno` package, cannot shadow it)."""
+    loaded = sys.modules.get("uno")
+    if loaded is not None and hasattr(loaded, "getComponentContext"):
+        return loaded
+    for directory in UNO_DIRS:
+        path = Path(directory) / "uno.py"
+        if path.exists():
+            module = _load("uno", path)
+            helper = path.with_name("unohelper.py")
+            if helper.exists():
+                _load("unohelper", helper)
+            return module
+    raise BridgeUnavailable(
+        "LibreOffice's Python bridge (python3-uno) is not installed; run `make deps`."
+    )
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise BridgeUnavailable(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     try:
-        return importlib.import_module("uno")
-    except ImportError:
-        pass
-    added = [d for d in UNO_DIRS if d not in sys.path]
-    sys.path.extend(added)
-    try:
-        module = importlib.import_module("uno")
-        importlib.import_module("unohelper")
-        return module
+        spec.loader.exec_module(module)
     except ImportError as exc:
+        del sys.modules[name]
         raise BridgeUnavailable(
-            "LibreOffice's Python bridge (python3-uno) cannot be imported: "
-            f"{exc}. Install it with `make deps`."
+            f"LibreOffice's Python bridge cannot be loaded into this Python ({exc}); "
+            "it needs a Python 3.11 with a shared libpython."
         ) from exc
-    finally:
-        for d in added:
-            if d in sys.path and d != "/usr/lib/libreoffice/program":
-                sys.path.remove(d)
+    return module
 
 
 def prop(name: str, value: Any) -> Any:

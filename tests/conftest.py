@@ -1,0 +1,55 @@
+"""Shared test set-up: a clean environment, the corpus, and the real local services.
+
+Tests use the real Redis on 127.0.0.1:6379 (database 9 for end-to-end runs, 10 for
+integration tests), real LibreOffice and real HTTP servers on loopback. On a developer
+machine a missing service skips its tests; in CI (CI is set) it fails them, so CI can never
+pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IN_CI = bool(os.environ.get("CI"))
+
+# Nothing from the developer's shell leaks into the tests: settings come from each test.
+for _name in list(os.environ):
+    if _name.startswith("IMM_") or _name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
+        del os.environ[_name]
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip on a developer machine, fail in CI."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required for CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is absent ({CORPUS}); corpus tests need ../shared/corpus")
+    return CORPUS
+
+
+def redis_available(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = "redis://127.0.0.1:6379/10"
+    need(redis_available(url), "Redis on 127.0.0.1:6379")
+    yield url
