@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -108,6 +109,7 @@ class OfficeProcess:
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.started_at = 0.0
+        self.pipe = ""
 
     @property
     def pid(self) -> int | None:
@@ -118,7 +120,9 @@ class OfficeProcess:
 
     def start(self, *, fresh_profile: bool = False) -> None:
         self.profile.prepare(fresh=fresh_profile)
+        self._forget_pipe()
         pipe = f"imm-{uuid.uuid4().hex}"
+        self.pipe = pipe
         args = [
             self.binary, "--headless", "--invisible", "--nocrashreport", "--nodefault",
             "--nologo", "--nofirststartwizard", "--norestore", "--nolockcheck",
@@ -225,3 +229,12 @@ class OfficeProcess:
             proc.wait(timeout=5)
         self.proc = None
         self.desktop = None
+        self._forget_pipe()
+
+    def _forget_pipe(self) -> None:
+        """Remove the pipe socket a killed soffice leaves in /tmp (one per start otherwise)."""
+        if self.pipe and (self.proc is None or self.proc.poll() is not None):
+            for directory in {tempfile.gettempdir(), "/tmp"}:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, f"OSL_PIPE_{os.getuid()}_{self.pipe}"))
+            self.pipe = ""
