@@ -14,6 +14,7 @@ up: install
 	@$(BIN)/imm-engine up
 
 test: install
+	$(BIN)/ruff check imm_engine workers tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 deps:

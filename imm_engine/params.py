@@ -78,7 +78,7 @@ class Params:
             return None
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
             raise ApiError(
                 "InvalidJSON", f"The parameter {name} is not valid JSON: {value[:80]!r}"
             ) from None

@@ -191,7 +191,10 @@ def _notify_routes(g: _Reader) -> Routes:
             raise SettingsError(f"IMM_NOTIFY_CONFIG={path!r}: {exc}") from None
         if not isinstance(document, dict):
             raise SettingsError(f"IMM_NOTIFY_CONFIG={path!r}: expected a JSON object")
-        topics.update(document.get("topics", document))
+        section = document.get("topics", document)
+        if not isinstance(section, dict):
+            raise SettingsError(f"IMM_NOTIFY_CONFIG={path!r}: 'topics' must be a JSON object")
+        topics.update(section)
     inline = g.raw("IMM_NOTIFY_TOPICS")
     if inline:
         try:

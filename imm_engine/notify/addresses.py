@@ -21,6 +21,8 @@ def private_reason(ip: str) -> str | None:
     ):
         if getattr(addr, attr):
             return f"{addr} is a {reason} address"
+    if not addr.is_global:  # 100.64.0.0/10 (shared; Alibaba Cloud's metadata 100.100.100.200)
+        return f"{addr} is not a globally routable address"
     return None
 
 

@@ -101,6 +101,8 @@ def parse_routes(config: Mapping[str, Any]) -> Routes:
         if not isinstance(key, str) or not key:
             raise ValueError(f"route key {key!r} must be a non-empty string")
         items = value if isinstance(value, list) else [value]
+        if not items:
+            raise ValueError(f"{key}: an empty list delivers nowhere; remove the route instead")
         dests = []
         for i, item in enumerate(items):
             name = key if len(items) == 1 else f"{key}#{i + 1}"
@@ -125,11 +127,14 @@ def _destination(name: str, item: Any) -> Destination:
     if not isinstance(headers, Mapping):
         raise ValueError(f"{name}: 'headers' must be an object of name -> value")
     timeout = item.get("timeout", 5.0)
-    if not isinstance(timeout, int | float) or not 0 < timeout <= 120:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 120:
         raise ValueError(f"{name}: 'timeout' must be a number of seconds in (0, 120]")
     secret = item.get("secret", "")
     if not isinstance(secret, str):
         raise ValueError(f"{name}: 'secret' must be a string")
+    allow_private = item.get("allow_private", False)
+    if not isinstance(allow_private, bool):  # bool("false") would be True
+        raise ValueError(f"{name}: 'allow_private' must be true or false")
     return Destination(
         name=name,
         type=kind,
@@ -137,5 +142,5 @@ def _destination(name: str, item: Any) -> Destination:
         secret=secret,
         timeout_s=float(timeout),
         headers=tuple((str(k), str(v)) for k, v in headers.items()),
-        allow_private=bool(item.get("allow_private", False)),
+        allow_private=allow_private,
     )

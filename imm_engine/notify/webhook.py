@@ -46,7 +46,13 @@ def headers_for(
     dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int, now: float
 ) -> dict[str, str]:
     timestamp = str(int(now))
+    # Configured headers first: they can add (e.g. Authorization) but never replace ours.
     headers = {
+        k: v
+        for k, v in dest.headers
+        if not k.lower().startswith("x-imm-") and k.lower() != "content-type"
+    }
+    headers |= {
         "Content-Type": "application/json",
         "User-Agent": f"imm-engine/{__version__}",
         "X-Imm-Event-Id": event_id,
@@ -56,7 +62,6 @@ def headers_for(
     }
     if dest.secret:
         headers["X-Imm-Signature"] = signature(dest.secret, timestamp, body)
-    headers.update(dict(dest.headers))
     return headers
 
 

@@ -111,7 +111,7 @@ def test_slow_receiver_times_out_and_is_retried(redis_url: str, keys: Keys) -> N
     import http.server
 
     class Slow(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             hits.append(time.time())
             if len(hits) == 1:
                 time.sleep(1.5)

@@ -14,5 +14,7 @@ print(','.join(loaded))
 
 
 def test_api_imports_no_worker_code() -> None:
-    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

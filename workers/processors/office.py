@@ -64,6 +64,7 @@ class OfficeConversion:
                     pdf_path,
                     password=password,
                     selection=selection if target_type != "pdf" else pages.ALL,
+                    map_sheets=target_type != "pdf",
                 )
             except TaskFailure as failure:
                 if encrypted and failure.code == "InvalidFile":

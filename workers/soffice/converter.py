@@ -44,7 +44,7 @@ NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE
 
 @dataclass
 class PdfExport:
-    #: Pages of the whole document, as LibreOffice lays it out.
+    #: Pages of the whole document, as LibreOffice lays it out (0: not counted; the PDF has all).
     page_count: int
     #: Which document pages the PDF holds, in order; None when it holds all of them.
     pages: list[int] | None
@@ -114,7 +114,17 @@ class Converter:
             "ConverterUnavailable", "LibreOffice could not be started.", retryable=True
         )
 
-    def to_pdf(self, src: Path, out: Path, *, password: str, selection: PageSelection) -> PdfExport:
+    def to_pdf(
+        self,
+        src: Path,
+        out: Path,
+        *,
+        password: str,
+        selection: PageSelection,
+        map_sheets: bool = True,
+    ) -> PdfExport:
+        """Export `src` (only the `selection`) to `out`. `map_sheets`: map spreadsheet pages to
+        their sheets (the layout is not counted when neither needs it)."""
         desktop = self._desktop()
         fired = threading.Event()
 
@@ -133,7 +143,7 @@ class Converter:
         watchdog.start()
         started = time.monotonic()
         try:
-            result = _export(desktop, src, out, password, selection)
+            result = _export(desktop, src, out, password, selection, map_sheets)
         except TaskFailure:
             raise
         except Exception as exc:
@@ -163,7 +173,7 @@ class Converter:
 
 
 def _export(
-    desktop: Any, src: Path, out: Path, password: str, selection: PageSelection
+    desktop: Any, src: Path, out: Path, password: str, selection: PageSelection, map_sheets: bool
 ) -> PdfExport:
     uno = import_uno()
     props = [
@@ -191,18 +201,22 @@ def _export(
                 "UnsupportedSourceType",
                 "The document opened, but it is not a text, spreadsheet or presentation document.",
             )
-        return _store(uno, doc, export_filter, out, selection)
+        return _store(uno, doc, export_filter, out, selection, map_sheets)
     finally:
         with contextlib.suppress(Exception):  # soffice may be gone; the caller finds out
             doc.close(True)
 
 
 def _store(
-    uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection
+    uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection, map_sheets: bool
 ) -> PdfExport:
     url = uno.systemPathToFileUrl(str(out))
     is_web = export_filter == "writer_web_pdf_Export"
-    page_count = 0 if is_web else int(doc.getRendererCount(doc, ()))
+    is_calc = export_filter == "calc_pdf_Export"
+    # The layout's page count is needed to resolve a selection and to map sheets; when
+    # neither is asked for, the exported PDF's own page count is the answer (0 here).
+    counted = not is_web and (not selection.everything or (is_calc and map_sheets))
+    page_count = int(doc.getRendererCount(doc, ())) if counted else 0
     pages: list[int] | None = None
     filter_data = [prop("ExportNotes", False), prop("ExportBookmarks", False)]
     if not is_web and not selection.everything and page_count > 0:
@@ -216,7 +230,7 @@ def _store(
     data = uno.Any("[]com.sun.star.beans.PropertyValue", tuple(filter_data))
     doc.storeToURL(url, (prop("FilterName", export_filter), prop("FilterData", data)))
     sheets: dict[int, tuple[int, str]] = {}
-    if export_filter == "calc_pdf_Export":
+    if is_calc and map_sheets and page_count:
         names = doc.Sheets.ElementNames
         for page in range(1, page_count + 1):
             rng = {p.Name: p.Value for p in doc.getRenderer(page - 1, doc, ())}.get("SourceRange")

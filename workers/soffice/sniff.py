@@ -34,7 +34,9 @@ def kind_of(head: bytes) -> Kind:
         return Kind.ZIP
     if head.startswith(OLE_MAGIC):
         return Kind.OLE
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF") or b"%PDF-" in head[:1024]:
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF"):
+        return Kind.PDF
+    if b"%PDF-" in head[:1024] and not looks_like_text(head):  # readers allow leading junk
         return Kind.PDF
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
         return Kind.RTF

@@ -1,0 +1,339 @@
+"""Our service, driven from outside: `imm-engine up` as a subprocess, the official SDK, and a
+webhook receiver that timestamps each completion notification when it arrives."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import BenchError, die_with_us
+
+REDIS_URL = "redis://127.0.0.1:6379/11"  # db 9 and 10 belong to the test suite
+KEY_PREFIX = "immbench"
+ACCESS_KEY_ID = "bench"
+ACCESS_KEY_SECRET = "bench-secret"
+TOPIC = "bench"
+BUCKET = "bench-bucket"
+PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def drop_proxies(env: MutableMapping[str, str]) -> None:
+    """The Alibaba SDK honours proxy variables, which would send 127.0.0.1 traffic away."""
+    for name in PROXY_VARS:
+        env.pop(name, None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Arrival:
+    at: float  # time.perf_counter() when the POST arrived
+    content: dict[str, Any]
+
+
+class Receiver:
+    """An HTTP server on loopback that records the first notification of each TaskId."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._arrivals: dict[str, Arrival] = {}
+        self.malformed: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                at = time.perf_counter()
+                receiver._record(at, body)
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="webhook").start()
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def _record(self, at: float, body: bytes) -> None:
+        try:
+            content = json.loads(json.loads(body)["content"])
+            task_id = str(content["TaskId"])
+        except (ValueError, KeyError, TypeError) as exc:
+            with self._cond:
+                self.malformed.append(f"{exc!r}: {body[:300]!r}")
+            return
+        with self._cond:
+            self._arrivals.setdefault(task_id, Arrival(at, content))  # retries: keep the first
+            self._cond.notify_all()
+
+    def wait_for(self, task_id: str, timeout: float, alive: Callable[[], bool]) -> Arrival:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while task_id not in self._arrivals:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"no notification for task {task_id} within {timeout:.0f} s")
+                if not alive():
+                    raise BenchError(f"the service stopped while task {task_id} was running")
+                self._cond.wait(min(left, 0.5))
+            return self._arrivals[task_id]
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seconds: float
+    page_count: int
+    target_count: int
+
+
+class Service:
+    """`imm-engine up` with one worker process (one warm LibreOffice)."""
+
+    def __init__(self, workdir: Path, log_path: Path, receiver: Receiver) -> None:
+        self.workdir = workdir
+        self.data_dir = workdir / "data"
+        self.storage = self.data_dir / "storage"
+        self.bucket = self.storage / BUCKET
+        self.log_path = log_path
+        self.receiver = receiver
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._client: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 120.0) -> None:
+        clear_redis_keys()
+        self.bucket.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IMM_")}
+        drop_proxies(env)
+        topics = {TOPIC: {"type": "webhook", "url": self.receiver.url, "allow_private": True}}
+        env.update(
+            {
+                "IMM_REDIS_URL": REDIS_URL,
+                "IMM_KEY_PREFIX": KEY_PREFIX,
+                "IMM_API_PORT": str(self.port),
+                "IMM_DATA_DIR": str(self.data_dir),
+                "IMM_STORAGE_ROOT": str(self.storage),
+                "IMM_WORKER_CONCURRENCY": "1",
+                "IMM_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "IMM_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+                "IMM_NOTIFY_TOPICS": json.dumps(topics),
+            }
+        )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "wb") as log:
+            # Its own session: a Ctrl-C at the terminal reaches only us, and we stop it.
+            self.proc = subprocess.Popen(
+                [*die_with_us("INT"), imm_engine_executable(), "up"],
+                env=env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.port}/healthz"
+        with httpx.Client(trust_env=False, timeout=2.0) as http:
+            while True:
+                if not self.alive():
+                    raise BenchError(
+                        f"`imm-engine up` exited with status {self.proc.returncode} while "
+                        f"starting\n{self.log_tail()}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(url).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise BenchError(
+                        f"{url} did not answer 200 within {timeout:.0f} s\n{self.log_tail()}"
+                    )
+                time.sleep(0.2)
+        self._client = make_client(self.port)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 60.0) -> int | None:
+        """SIGINT to `imm-engine up` (it stops its children), then wait; escalate if needed.
+        Returns its exit status (None if it was never started)."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(
+                    f"bench: `imm-engine up` (pid {proc.pid}) ignored SIGINT for {timeout:.0f} s;"
+                    " sending SIGTERM",
+                    file=sys.stderr,
+                )
+                proc.terminate()
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self._wait_children_gone()
+        clear_redis_keys()
+        return proc.returncode
+
+    def _wait_children_gone(self, timeout: float = 20.0) -> None:
+        """Its children (API, Celery, notifier, soffice) carry IMM_DATA_DIR=<ours>: wait for
+        them to go, so nothing of the service runs while the raw tools are measured."""
+        deadline = time.monotonic() + timeout
+        while (left := processes_with_env(f"IMM_DATA_DIR={self.data_dir}")) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+        if left:
+            print(
+                f"bench: warning: processes of the service still running after stop: {left}",
+                file=sys.stderr,
+            )
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no service log)"
+        return f"--- last lines of {self.log_path} ---\n{text[-chars:]}"
+
+    # -- conversions -----------------------------------------------------------------------
+
+    def add_source(self, src: Path, name: str | None = None) -> str:
+        """Copy a document into the bucket (symlinks leaving the root are refused)."""
+        shutil.copyfile(src, self.bucket / (name or src.name))
+        return name or src.name
+
+    def convert(self, key: str, target: str, label: str, timeout: float) -> Outcome:
+        """One CreateOfficeConversionTask through the SDK; seconds from the call until the
+        completion notification reached the receiver. Fails unless Status is Succeeded."""
+        from alibabacloud_imm20200930 import models as m
+
+        request = m.CreateOfficeConversionTaskRequest(
+            project_name="bench",
+            source_uri=f"oss://{BUCKET}/{key}",
+            target_type=target,
+            target_uri=f"oss://{BUCKET}/out/{{barename}}-{label}/{{index}}.{{autoext}}",
+            notification=m.Notification(mns=m.MNS(topic_name=TOPIC)),
+        )
+        started = time.perf_counter()
+        try:
+            task_id = self._client.create_office_conversion_task(request).body.task_id
+        except Exception as exc:
+            raise BenchError(
+                f"CreateOfficeConversionTask({key} -> {target}) failed: {exc}\n{self.log_tail()}"
+            ) from exc
+        try:
+            arrival = self.receiver.wait_for(task_id, timeout, self.alive)
+        except BenchError as exc:
+            raise BenchError(f"{key} -> {target}: {exc}\n{self.log_tail()}") from None
+        content = arrival.content
+        if content.get("Status") != "Succeeded":
+            raise BenchError(
+                f"{key} -> {target}: task {task_id} ended with Status={content.get('Status')!r} "
+                f"Code={content.get('Code')!r} Message={content.get('Message')!r}"
+            )
+        seconds = arrival.at - started
+        shutil.rmtree(self.bucket / "out", ignore_errors=True)  # 872 PNGs a run add up
+        return Outcome(
+            seconds, int(content.get("PageCount") or 0), int(content.get("TargetCount") or 0)
+        )
+
+
+def make_client(port: int) -> Any:
+    from alibabacloud_imm20200930.client import Client
+    from alibabacloud_tea_openapi import utils_models as om
+
+    return Client(
+        om.Config(
+            access_key_id=ACCESS_KEY_ID,
+            access_key_secret=ACCESS_KEY_SECRET,
+            endpoint=f"127.0.0.1:{port}",
+            protocol="http",
+            read_timeout=30000,
+        )
+    )
+
+
+def imm_engine_executable() -> str:
+    for candidate in (
+        Path(sys.executable).parent / "imm-engine",
+        Path(__file__).resolve().parents[1] / ".venv" / "bin" / "imm-engine",
+    ):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("imm-engine")
+    if found:
+        return found
+    raise BenchError("imm-engine is not installed in this virtualenv (run `make install`)")
+
+
+def clear_redis_keys() -> None:
+    """Forget what an earlier (perhaps interrupted) bench left under our prefix in db 11."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    except redis.exceptions.RedisError as exc:
+        raise BenchError(f"Redis at {REDIS_URL} is not usable: {exc}") from exc
+    finally:
+        client.close()
+
+
+def processes_with_env(marker: str) -> list[int]:
+    wanted = marker.encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if wanted in (proc / "environ").read_bytes().split(b"\0"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
