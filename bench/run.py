@@ -24,7 +24,7 @@ from bench.raw import DPI, WarmOffice, cold_convert
 from bench.report import METHODS, Case, table, write_json
 from bench.service import Receiver, Service, drop_proxies
 
-DEFAULT_CORPUS = Path("/work/shared/corpus")
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DEFAULT_DOCS = (
     "simple.docx",
     "page-breaks.docx",
