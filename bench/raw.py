@@ -13,25 +13,26 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pymupdf
 
-from bench import BenchError, die_with_us
+from bench import BenchError
+from workers.soffice.bridge import import_uno, prop
+from workers.soffice.process import (
+    OfficeProcess,
+    ProfileSlot,
+    RestartRequested,
+    StartFailed,
+    find_binary,
+)
 
-SOFFICE_BIN = "/usr/lib/libreoffice/program/soffice.bin"
-UNO_DIR = "/usr/lib/python3/dist-packages"
-#: soffice exits with this status after it initialised a new profile: start it again.
-EXIT_RESTART = 81
 DPI = 96
 
 #: Document service -> PDF export filter.
@@ -63,83 +64,32 @@ def pdf_pages(pdf: Path) -> int:
         return int(doc.page_count)
 
 
-def import_uno() -> ModuleType:
-    if UNO_DIR not in sys.path:
-        sys.path.append(UNO_DIR)  # appended: the virtualenv's packages still win
-    try:
-        import uno
-    except ImportError as exc:
-        raise BenchError(f"cannot import LibreOffice's uno module from {UNO_DIR}: {exc}") from exc
-    return uno
-
-
 class WarmOffice:
-    """A long-running soffice.bin and its UNO desktop."""
+    """A long-running soffice.bin and its UNO desktop. Starting, warming (each module loaded
+    once) and stopping it is the worker's own code (workers/soffice/process.py); converting
+    is done here, with bare UNO calls."""
 
     def __init__(self, workdir: Path, start_timeout: float = 120.0) -> None:
         self.workdir = workdir
-        self.profile = workdir / "warm-profile"
-        self.start_timeout = start_timeout
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.pipe = ""
+        self.slot = ProfileSlot(workdir / "warm-profiles")
+        self.office = OfficeProcess(find_binary(""), self.slot, start_timeout)
         self.desktop: Any = None
         self.uno = import_uno()
 
     def start(self) -> None:
-        from com.sun.star.connection import NoConnectException
-
-        local = self.uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext(
-            "com.sun.star.bridge.UnoUrlResolver", local
-        )
-        deadline = time.monotonic() + self.start_timeout
         for _attempt in range(3):
-            self.pipe = f"immbench-{uuid.uuid4().hex}"
-            argv = [
-                SOFFICE_BIN, "--headless", "--invisible", "--nocrashreport", "--nodefault",
-                "--nologo", "--nofirststartwizard", "--norestore",
-                f"-env:UserInstallation={self.profile.as_uri()}",
-                f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
-            ]  # fmt: skip
-            self.proc = subprocess.Popen(
-                [*die_with_us("KILL"), *argv],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            while True:
-                code = self.proc.poll()
-                if code == EXIT_RESTART:
-                    break  # it created the profile and wants a restart
-                if code is not None:
-                    raise BenchError(f"{SOFFICE_BIN} exited with status {code} while starting")
-                try:
-                    ctx = resolver.resolve(
-                        f"uno:pipe,name={self.pipe};urp;StarOffice.ComponentContext"
-                    )
-                except NoConnectException:
-                    if time.monotonic() > deadline:
-                        raise BenchError(
-                            f"soffice did not accept UNO connections within "
-                            f"{self.start_timeout:.0f} s"
-                        ) from None
-                    time.sleep(0.05)
-                    continue
-                self.desktop = ctx.ServiceManager.createInstanceWithContext(
-                    "com.sun.star.frame.Desktop", ctx
-                )
+            self.office.start()
+            try:
+                self.desktop = self.office.wait_ready(self.office.start_timeout_s)
                 return
+            except RestartRequested:
+                continue  # it created the profile and wants a restart
+            except StartFailed as exc:
+                raise BenchError(f"bare soffice did not start: {exc}") from exc
         raise BenchError("soffice kept asking for a restart (status 81)")
 
     def warm_up(self, sample: Path) -> None:
-        """Load each module once (as our worker does when it starts soffice), then convert
-        one document, so the measured conversions find soffice warm."""
-        for factory in ("swriter", "scalc", "simpress"):
-            doc = self.desktop.loadComponentFromURL(
-                f"private:factory/{factory}", "_blank", 0, (self._prop("Hidden", True),)
-            )
-            doc.close(True)
+        """Convert one document, so the measured conversions find soffice warm."""
         self.convert(sample, "pdf", timeout=300)
 
     def convert(self, src: Path, target: str, timeout: float) -> RawOutcome:
@@ -197,42 +147,15 @@ class WarmOffice:
             timer.cancel()
 
     def _prop(self, name: str, value: Any) -> Any:
-        from com.sun.star.beans import PropertyValue
-
-        p = PropertyValue()
-        p.Name = name
-        p.Value = value
-        return p
+        return prop(name, value)
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+        self.office.kill()
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None and self.desktop is not None:
-            # terminate() can hang on a wedged soffice: give it a few seconds in a thread.
-            done = threading.Event()
-
-            def terminate() -> None:
-                with contextlib.suppress(Exception):
-                    self.desktop.terminate()
-                done.set()
-
-            threading.Thread(target=terminate, daemon=True).start()
-            done.wait(5)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            proc.wait(10)
-        self.proc = None
+        self.office.stop()
+        self.slot.release()
         self.desktop = None
-        with contextlib.suppress(OSError):  # the pipe socket a killed soffice leaves behind
-            os.unlink(Path(tempfile.gettempdir()) / f"OSL_PIPE_{os.getuid()}_{self.pipe}")
 
 
 def soffice_wrapper() -> str:
