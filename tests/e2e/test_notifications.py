@@ -79,7 +79,7 @@ def test_refused_delivery_is_retried_with_the_same_event_id(
 
 
 def test_progress_is_reported_while_running(
-    service: Service, client: Any, receiver: Receiver
+    service: Service, client: Any, receiver: Receiver, corpus: Any
 ) -> None:
     request = m.CreateOfficeConversionTaskRequest(
         project_name="test-project",
