@@ -34,17 +34,6 @@ class PageSelection:
             chosen.update(range(start, last + 1))
         return sorted(chosen)
 
-    def export_range(self) -> str:
-        """The selection in LibreOffice's `PageRange` syntax (`1-3;5`), empty for all."""
-        if self.everything:
-            return ""
-        out = []
-        for start, end in self.ranges:
-            out.append(
-                f"{start}-" if end is None else str(start) if start == end else f"{start}-{end}"
-            )
-        return ";".join(out)
-
 
 ALL = PageSelection(((1, None),))
 

@@ -92,15 +92,3 @@ class Params:
             )
             raise invalid(name, f"it must be {expected}")
         return decoded
-
-    def get_choice(
-        self, name: str, options: Iterable[str], *, required: bool = False
-    ) -> str | None:
-        value = self.get_str(name, required=required, max_bytes=64)
-        if value is None:
-            return None
-        allowed = list(options)
-        for option in allowed:
-            if value.lower() == option.lower():
-                return option
-        raise invalid(name, f"'{value}' is not one of {', '.join(allowed)}")

@@ -47,10 +47,6 @@ class OssUri:
         stem, dot, ext = self.basename.rpartition(".")
         return ext.lower() if dot and stem else ""
 
-    def join(self, relative: str) -> OssUri:
-        """This prefix URI with `relative` appended to its key."""
-        return OssUri(self.bucket, self.key + relative)
-
 
 def bucket_problem(bucket: str) -> str | None:
     """Why `bucket` is not a valid OSS bucket name, or None when it is."""

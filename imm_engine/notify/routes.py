@@ -34,29 +34,6 @@ class Destination:
     headers: tuple[tuple[str, str], ...] = ()
     allow_private: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "url": self.url,
-            "secret": self.secret,
-            "timeout_s": self.timeout_s,
-            "headers": [list(h) for h in self.headers],
-            "allow_private": self.allow_private,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Destination:
-        return cls(
-            name=str(data["name"]),
-            type=str(data["type"]),
-            url=str(data["url"]),
-            secret=str(data.get("secret", "")),
-            timeout_s=float(data.get("timeout_s", 5.0)),
-            headers=tuple((str(k), str(v)) for k, v in data.get("headers", [])),
-            allow_private=bool(data.get("allow_private", False)),
-        )
-
 
 @dataclass(frozen=True)
 class Routes:

@@ -112,9 +112,6 @@ class TaskStore:
         done = self._finish(keys=[self.keys.task(rec.task_id), self.keys.outbox], args=args)
         return bool(done)
 
-    def deliveries(self, task_id: str) -> list[dict[str, Any]]:
-        return [json.loads(x) for x in self.r.lrange(self.keys.deliveries(task_id), 0, -1)]
-
 
 def _s(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value

@@ -109,7 +109,7 @@ def test_from_start_end_refuses(start: int, end: int | None, name: str, fragment
     assert fragment in err.value.message
 
 
-# --- resolve, single_page, export_range --------------------------------------------------
+# --- resolve, single_page --------------------------------------------------------------
 
 RESOLVED = [
     # (selection, page count, pages)
@@ -144,23 +144,6 @@ def test_resolve(sel: PageSelection, count: int, expected: list[int]) -> None:
 )
 def test_single_page(sel: PageSelection, single: bool) -> None:
     assert sel.single_page is single
-
-
-EXPORTS = [
-    # (selection, LibreOffice PageRange)
-    pytest.param(pages.ALL, "", id="all-is-empty"),
-    pytest.param(pages.from_start_end(None, -1), "", id="defaults-are-all"),
-    pytest.param(pages.parse_pages("1,2-4,7"), "1;2-4;7", id="doc-example"),
-    pytest.param(pages.parse_pages("5"), "5", id="single"),
-    pytest.param(pages.parse_pages("5-5"), "5", id="single-range"),
-    pytest.param(pages.from_start_end(3, None), "3-", id="open-end"),
-    pytest.param(pages.from_start_end(1, 4), "1-4", id="closed"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("sel", "expected"), EXPORTS)
-def test_export_range(sel: PageSelection, expected: str) -> None:
-    assert sel.export_range() == expected
 
 
 @pytest.mark.parametrize(

@@ -252,31 +252,3 @@ def test_get_json_byte_limit() -> None:
         p(Tags='{"a":"' + "x" * 100 + '"}').get_json("Tags", dict, max_bytes=50)
     assert err.value.code == "InvalidArgument"
     assert "longer than 50 bytes" in err.value.message
-
-
-# --- choices -----------------------------------------------------------------------------
-
-CHOICES = [
-    # (raw, expected canonical option)
-    pytest.param("png", "png", id="exact"),
-    pytest.param("PNG", "png", id="upper"),
-    pytest.param("Jpg", "jpg", id="mixed"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("raw", "expected"), CHOICES)
-def test_get_choice(raw: str, expected: str) -> None:
-    assert p(TargetType=raw).get_choice("TargetType", ["png", "jpg", "pdf"]) == expected
-
-
-def test_get_choice_refuses() -> None:
-    with pytest.raises(ApiError) as err:
-        p(TargetType="gif").get_choice("TargetType", ["png", "jpg"])
-    assert err.value.code == "InvalidArgument"
-    assert "'gif' is not one of png, jpg" in err.value.message
-
-
-def test_get_choice_required() -> None:
-    with pytest.raises(ApiError) as err:
-        p().get_choice("TargetType", ["png"], required=True)
-    assert err.value.code == "MissingTargetType"

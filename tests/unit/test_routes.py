@@ -198,15 +198,3 @@ def test_destinations_deduplicate_by_name() -> None:
 def test_empty_routes() -> None:
     assert Routes().keys_for({"MNS": {"TopicName": "t"}}) == ["mns:t"]
     assert Routes().destinations({"MNS": {"TopicName": "t"}}) == []
-
-
-@pytest.mark.parametrize(
-    "dest",
-    [
-        Destination(name="n", type="webhook", url="https://x.example.com/"),
-        Destination("n", "webhook", "https://x/", "s", 2.0, (("A", "b"),), allow_private=True),
-    ],
-    ids=["defaults", "everything"],
-)
-def test_destination_dict_round_trip(dest: Destination) -> None:
-    assert Destination.from_dict(dest.to_dict()) == dest

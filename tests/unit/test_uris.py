@@ -139,11 +139,6 @@ def test_parse_prefix_refuses(uri: str, fragment: str) -> None:
     assert fragment in err.value.message
 
 
-def test_join_appends_to_the_prefix_key() -> None:
-    prefix = uris.parse_prefix("oss://b12/out", "TargetURIPrefix")
-    assert str(prefix.join("1.png")) == "oss://b12/out/1.png"
-
-
 # --- name parts --------------------------------------------------------------------------
 
 PARTS = [
