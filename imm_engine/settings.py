@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,25 +126,27 @@ class _Reader:
         return default if value is None else value
 
     def integer(self, name: str, default: int, lo: int, hi: int) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise SettingsError(f"{name}={value!r} is not an integer") from None
-        if not lo <= number <= hi:
-            raise SettingsError(f"{name}={number} is outside {lo}..{hi}")
-        return number
+        return int(self._ranged(name, default, lo, hi, int, "an integer"))
 
     def number(self, name: str, default: float, lo: float, hi: float) -> float:
+        return float(self._ranged(name, default, lo, hi, float, "a number"))
+
+    def _ranged(
+        self,
+        name: str,
+        default: float,
+        lo: float,
+        hi: float,
+        parse: Callable[[str], float],
+        kind: str,
+    ) -> float:
         value = self.raw(name)
         if value is None:
             return default
         try:
-            number = float(value)
+            number = parse(value)
         except ValueError:
-            raise SettingsError(f"{name}={value!r} is not a number") from None
+            raise SettingsError(f"{name}={value!r} is not {kind}") from None
         if not lo <= number <= hi:
             raise SettingsError(f"{name}={number} is outside {lo}..{hi}")
         return number

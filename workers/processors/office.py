@@ -18,7 +18,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.formats import IMAGE_TARGETS, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
 from imm_engine.naming import Namer
-from imm_engine.storage.base import ObjectNotFound, ObjectTooLarge, StorageError
+from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
 from workers.processors import pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.text import flow
@@ -33,9 +33,6 @@ MAX_LISTED_TARGETS = 200
 
 class OfficeConversion:
     task_type = "OfficeConversion"
-
-    def __init__(self, converter: Converter | None = None) -> None:
-        self._converter = converter
 
     def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
@@ -59,11 +56,12 @@ class OfficeConversion:
         else:
             pdf_path = ctx.workdir / "converted.pdf"
             try:
-                export = self.converter(ctx).to_pdf(
+                converter: Converter = ctx.resources["converter"]
+                export = converter.to_pdf(
                     src,
                     pdf_path,
                     password=password,
-                    selection=selection if target_type != "pdf" else pages.ALL,
+                    selection=selection,  # all pages for pdf targets (set at submission)
                     map_sheets=target_type != "pdf",
                 )
             except TaskFailure as failure:
@@ -105,13 +103,8 @@ class OfficeConversion:
             "Targets": listed,
         }
 
-    def converter(self, ctx: TaskContext) -> Converter:
-        if self._converter is None:
-            self._converter = ctx.resources["converter"]
-        return self._converter
 
-
-def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> Any:
+def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> ObjectInfo:
     try:
         return ctx.storage.download(source, dest, max_bytes=ctx.settings.max_source_bytes)
     except ObjectNotFound as exc:
