@@ -26,7 +26,8 @@ import redis
 from imm_engine.models import iso_time
 from imm_engine.notify.backoff import next_delay
 from imm_engine.notify.routes import Destination, Routes
-from imm_engine.notify.webhook import Outcome, WebhookSender
+from imm_engine.notify.senders import default_senders
+from imm_engine.notify.webhook import Outcome
 from imm_engine.state.keys import Keys
 
 log = logging.getLogger("imm_engine.notify")
@@ -69,7 +70,7 @@ class Dispatcher:
         self.max_backoff_s = max_backoff_s
         self.log_ttl_s = log_ttl_s
         self.threads = threads
-        self.senders: dict[str, Sender] = senders or {"webhook": WebhookSender()}
+        self.senders: dict[str, Sender] = senders or default_senders()
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         longest = max((d.timeout_s for d in self.destinations.values()), default=5.0)
         self.claim_idle_s = longest + 30

@@ -10,16 +10,23 @@ by `IMM_NOTIFY_CONFIG`), a JSON object of route key -> destination (or list of t
 
 Route keys: `mns:<TopicName>`, `rocketmq:<InstanceId>/<TopicName>`, `rocketmq:<TopicName>`,
 a bare `<TopicName>` (matches either kind), and `*` (every task, like IMM's EventBridge).
+
+Destination types: `webhook` (url, secret, headers, ...) and the brokers `redis_stream`,
+`amqp`, `mqtt`, `mns`, `rocketmq`, whose settings live in `Destination.options`
+(imm_engine/notify/options.py). Every type takes `timeout` and `wrap` ("raw" or "mns-json").
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-DESTINATION_TYPES = ("webhook",)
+from imm_engine.notify.options import Options, parse_options, parse_wrap, wrap_topic_default
+
+DESTINATION_TYPES = ("webhook", "redis_stream", "amqp", "mqtt", "mns", "rocketmq")
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,13 @@ class Destination:
     timeout_s: float = 5.0
     headers: tuple[tuple[str, str], ...] = ()
     allow_private: bool = False
+    #: "raw" sends IMM's envelope as is; "mns-json" wraps it as an MNS JSON subscription does.
+    wrap: str = "raw"
+    #: TopicName / SubscriptionName shown in the "mns-json" wrapper.
+    wrap_topic: str = ""
+    wrap_subscription: str = ""
+    #: Settings of the non-webhook types; None for a webhook (whose fields are above).
+    options: Options | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +85,10 @@ class Routes:
         return next((c for c in candidates if c in self.by_key), None)
 
 
-def parse_routes(config: Mapping[str, Any]) -> Routes:
-    """Validate a route table; raise ValueError naming the bad entry."""
+def parse_routes(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Routes:
+    """Validate a route table; raise ValueError naming the bad entry. `environ` (default
+    os.environ) resolves `<field>_env` indirections of secrets."""
+    env = os.environ if environ is None else environ
     by_key: dict[str, tuple[Destination, ...]] = {}
     for key, value in config.items():
         if not isinstance(key, str) or not key:
@@ -83,17 +99,35 @@ def parse_routes(config: Mapping[str, Any]) -> Routes:
         dests = []
         for i, item in enumerate(items):
             name = key if len(items) == 1 else f"{key}#{i + 1}"
-            dests.append(_destination(name, item))
+            dests.append(_destination(name, item, key, env))
         by_key[key] = tuple(dests)
     return Routes(by_key)
 
 
-def _destination(name: str, item: Any) -> Destination:
+def _destination(name: str, item: Any, key: str, environ: Mapping[str, str]) -> Destination:
     if not isinstance(item, Mapping):
         raise ValueError(f"{name}: a destination is a JSON object with a 'type'")
     kind = item.get("type", "webhook")
     if kind not in DESTINATION_TYPES:
         raise ValueError(f"{name}: type {kind!r} is not one of {', '.join(DESTINATION_TYPES)}")
+    wrap = parse_wrap(name, item)
+    wrap_topic = item.get("wrap_topic", wrap_topic_default(key))
+    wrap_subscription = item.get("wrap_subscription", "imm-engine")
+    if not isinstance(wrap_topic, str) or not isinstance(wrap_subscription, str):
+        raise ValueError(f"{name}: 'wrap_topic' and 'wrap_subscription' must be strings")
+    if wrap == "raw":
+        wrap_topic = wrap_subscription = ""
+    if kind != "webhook":
+        return Destination(
+            name=name,
+            type=kind,
+            url="",
+            timeout_s=_timeout(name, item),
+            wrap=wrap,
+            wrap_topic=wrap_topic,
+            wrap_subscription=wrap_subscription,
+            options=parse_options(kind, name, item, environ),
+        )
     url = item.get("url")
     if not isinstance(url, str):
         raise ValueError(f"{name}: 'url' is required")
@@ -103,9 +137,6 @@ def _destination(name: str, item: Any) -> Destination:
     headers = item.get("headers", {})
     if not isinstance(headers, Mapping):
         raise ValueError(f"{name}: 'headers' must be an object of name -> value")
-    timeout = item.get("timeout", 5.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 120:
-        raise ValueError(f"{name}: 'timeout' must be a number of seconds in (0, 120]")
     secret = item.get("secret", "")
     if not isinstance(secret, str):
         raise ValueError(f"{name}: 'secret' must be a string")
@@ -117,7 +148,17 @@ def _destination(name: str, item: Any) -> Destination:
         type=kind,
         url=url,
         secret=secret,
-        timeout_s=float(timeout),
+        timeout_s=_timeout(name, item),
         headers=tuple((str(k), str(v)) for k, v in headers.items()),
         allow_private=allow_private,
+        wrap=wrap,
+        wrap_topic=wrap_topic,
+        wrap_subscription=wrap_subscription,
     )
+
+
+def _timeout(name: str, item: Mapping[str, Any]) -> float:
+    timeout = item.get("timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 120:
+        raise ValueError(f"{name}: 'timeout' must be a number of seconds in (0, 120]")
+    return float(timeout)

@@ -70,7 +70,7 @@ REFUSED = [
     pytest.param({"t": "https://example.com"}, "t: a destination is a JSON object",
                  id="destination-is-a-string"),
     pytest.param({"t": [HOOK, 3]}, "t#2: a destination is a JSON object", id="bad-list-item"),
-    pytest.param({"t": {"type": "mns", "url": "https://x"}}, "t: type 'mns' is not one of webhook",
+    pytest.param({"t": {"type": "sqs", "url": "https://x"}}, "t: type 'sqs' is not one of webhook",
                  id="unknown-type"),
     pytest.param({"t": {"type": "webhook"}}, "t: 'url' is required", id="no-url"),
     pytest.param({"t": {"url": 3}}, "t: 'url' is required", id="url-not-a-string"),

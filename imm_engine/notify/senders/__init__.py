@@ -1,0 +1,62 @@
+"""One sender per destination type, each behind the dispatcher's `Sender` protocol.
+
+`default_senders()` is the dispatcher's table. Every sender is wrapped so that a
+destination's `wrap` option ("mns-json") applies to all types alike.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from imm_engine.notify.routes import Destination
+from imm_engine.notify.webhook import Outcome, WebhookSender
+from imm_engine.notify.wrap import body_for
+
+if TYPE_CHECKING:
+    from imm_engine.notify.dispatcher import Sender
+
+
+class Wrapping:
+    """Applies the destination's `wrap` option, then hands over to the type's sender."""
+
+    def __init__(self, inner: Sender) -> None:
+        self.inner = inner
+
+    def send(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> Outcome:
+        tag = getattr(dest.options, "message_tag", "")
+        wrapped = body_for(dest, body, event_id, tag)
+        return self.inner.send(dest, wrapped, event_id, task_id, attempt)
+
+
+def default_senders() -> dict[str, Sender]:
+    from imm_engine.notify.senders.amqp import AmqpSender
+    from imm_engine.notify.senders.mns import MnsSender
+    from imm_engine.notify.senders.mqtt import MqttSender
+    from imm_engine.notify.senders.redis_stream import RedisStreamSender
+    from imm_engine.notify.senders.rocketmq import RocketMqSender
+
+    senders: dict[str, Sender] = {
+        "webhook": WebhookSender(),
+        "redis_stream": RedisStreamSender(),
+        "amqp": AmqpSender(),
+        "mqtt": MqttSender(),
+        "mns": MnsSender(),
+        "rocketmq": RocketMqSender(),
+    }
+    return {kind: Wrapping(sender) for kind, sender in senders.items()}
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def failure(exc: BaseException, started: float, *, permanent: bool = False) -> Outcome:
+    return Outcome(
+        False,
+        error=f"{type(exc).__name__}: {exc}"[:300],
+        permanent=permanent,
+        elapsed_ms=elapsed_ms(started),
+    )

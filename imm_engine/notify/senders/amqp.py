@@ -1,0 +1,147 @@
+"""AMQP 0-9-1 delivery (RabbitMQ): publish to an exchange with publisher confirms.
+
+Each message carries `message_id` = EventId and the headers `x-imm-event-id`,
+`x-imm-task-id`, `x-imm-delivery-attempt`. With `confirm` (default) a delivery counts only
+once the broker acknowledged it; with `mandatory` (default) a message no queue receives is
+returned by the broker and retried. One connection per destination, kept open and rebuilt
+after any failure (a failed channel may hold stale confirms).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import amqp
+import amqp.exceptions
+
+from imm_engine.notify.options import AmqpOptions
+from imm_engine.notify.routes import Destination
+from imm_engine.notify.senders import elapsed_ms, failure
+from imm_engine.notify.webhook import Outcome
+
+#: Broker refusals that retrying with the same configuration cannot fix: bad credentials or
+#: permissions, or an exchange declared with other settings than ours.
+PERMANENT = (amqp.exceptions.AccessRefused, amqp.exceptions.PreconditionFailed)
+
+
+@dataclass
+class _Link:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    connection: Any = None
+    channel: Any = None
+
+
+def connection_args(opts: AmqpOptions, timeout: float) -> dict[str, Any]:
+    """py-amqp Connection arguments for an amqp:// or amqps:// URL (pure)."""
+    parts = urlsplit(opts.url)
+    secure = parts.scheme == "amqps"
+    host = parts.hostname or "localhost"
+    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
+    args: dict[str, Any] = {
+        "host": f"{host}:{parts.port or (5671 if secure else 5672)}",
+        "userid": unquote(parts.username or "guest"),
+        "password": unquote(parts.password or "guest"),
+        "virtual_host": vhost,
+        "connect_timeout": timeout,
+        "read_timeout": timeout,
+        "write_timeout": timeout,
+        "confirm_publish": opts.confirm,
+    }
+    if secure:
+        # py-amqp: a default (system CA, hostname-checking) context, with SNI.
+        args["ssl"] = {"context": {"check_hostname": True}, "server_hostname": host}
+    return args
+
+
+class AmqpSender:
+    def __init__(self) -> None:
+        self._links: dict[str, _Link] = {}
+        self._lock = threading.Lock()
+
+    def _link(self, name: str) -> _Link:
+        with self._lock:
+            return self._links.setdefault(name, _Link())
+
+    def send(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> Outcome:
+        opts = dest.options
+        assert isinstance(opts, AmqpOptions)
+        started = time.monotonic()
+        link = self._link(dest.name)
+        with link.lock:
+            reused = link.channel is not None
+            try:
+                self._publish(link, dest, opts, body, event_id, task_id, attempt)
+            except PERMANENT as exc:
+                _reset(link)
+                return failure(exc, started, permanent=True)
+            except Exception as exc:
+                _reset(link)
+                if not (reused and isinstance(exc, OSError | amqp.exceptions.ConnectionError)):
+                    return failure(exc, started)
+                # A kept connection the broker or network dropped while idle: one fresh try.
+                try:
+                    self._publish(link, dest, opts, body, event_id, task_id, attempt)
+                except Exception as again:
+                    _reset(link)
+                    return failure(again, started, permanent=isinstance(again, PERMANENT))
+        return Outcome(True, elapsed_ms=elapsed_ms(started))
+
+    def _publish(
+        self,
+        link: _Link,
+        dest: Destination,
+        opts: AmqpOptions,
+        body: bytes,
+        event_id: str,
+        task_id: str,
+        attempt: int,
+    ) -> None:
+        if link.channel is None:
+            connection = amqp.Connection(**connection_args(opts, dest.timeout_s))
+            link.connection = connection
+            connection.connect()
+            channel = connection.channel()
+            if opts.declare and opts.exchange:
+                channel.exchange_declare(
+                    opts.exchange, opts.exchange_type, durable=opts.durable, auto_delete=False
+                )
+            link.channel = channel
+        message = amqp.Message(
+            body,
+            content_type="application/json",
+            content_encoding="utf-8",
+            message_id=event_id,
+            delivery_mode=2 if opts.persistent else 1,
+            timestamp=int(time.time()),
+            app_id="imm-engine",
+            application_headers={
+                "x-imm-event-id": event_id,
+                "x-imm-task-id": task_id,
+                "x-imm-delivery-attempt": attempt,
+            },
+        )
+        kwargs: dict[str, Any] = {"exchange": opts.exchange, "routing_key": opts.routing_key}
+        if opts.confirm:
+            # A returned (unroutable) message arrives before the confirm and raises here.
+            kwargs |= {"mandatory": opts.mandatory, "confirm_timeout": dest.timeout_s}
+        link.channel.basic_publish(message, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            for link in self._links.values():
+                with link.lock:
+                    _reset(link)
+
+
+def _reset(link: _Link) -> None:
+    connection, link.connection, link.channel = link.connection, None, None
+    if connection is not None:
+        with contextlib.suppress(Exception):  # closing a broken connection must not raise
+            connection.collect()  # drops the socket without a handshake that could block

@@ -1,0 +1,168 @@
+"""MQTT delivery (e.g. Mosquitto): publish with QoS 1 and wait for the broker's PUBACK.
+
+With MQTT 5 (default) the EventId, TaskId and attempt also travel as user properties
+(`event_id`, `task_id`, `attempt`); with 3.1.1 they are only in the body (the envelope's `id`).
+One connection per destination with its network thread, replaced after any failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from imm_engine.notify.options import MqttOptions
+from imm_engine.notify.routes import Destination
+from imm_engine.notify.senders import elapsed_ms
+from imm_engine.notify.webhook import Outcome
+
+#: CONNACK reason codes (MQTT 5 numbering; paho maps 3.1.1's codes onto them) that retrying
+#: with the same settings cannot fix.
+PERMANENT_CONNACK = {
+    0x84,  # unsupported protocol version
+    0x85,  # client identifier not valid
+    0x86,  # bad user name or password
+    0x87,  # not authorized
+    0x8C,  # bad authentication method
+}
+
+_ids = itertools.count(1)
+
+
+class ConnectFailed(Exception):
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass
+class _Link:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    client: mqtt.Client | None = None
+
+
+def _connect(dest: Destination, opts: MqttOptions) -> mqtt.Client:
+    v5 = opts.protocol == "5"
+    client_id = opts.client_id or f"imm-engine-{socket.gethostname()}-{os.getpid()}-{next(_ids)}"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+    )
+    client.reconnect_delay_set(1, 30)
+    if opts.username:
+        client.username_pw_set(opts.username, opts.password or None)
+    if opts.tls:
+        client.tls_set(ca_certs=opts.ca_file or None)
+    connected = threading.Event()
+    result: list[ReasonCode] = []
+
+    def on_connect(_c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
+        result.append(reason)
+        connected.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(opts.host, opts.port, keepalive=60)
+    except (OSError, ValueError) as exc:
+        raise ConnectFailed(f"{type(exc).__name__}: {exc}") from exc
+    client.loop_start()
+    if not connected.wait(dest.timeout_s):
+        _stop(client)
+        raise ConnectFailed(f"no CONNACK from {opts.host}:{opts.port} in {dest.timeout_s}s")
+    reason = result[0]
+    if reason.is_failure:
+        _stop(client)
+        raise ConnectFailed(f"connection refused: {reason}", reason.value in PERMANENT_CONNACK)
+    return client
+
+
+def _stop(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+class MqttSender:
+    def __init__(self) -> None:
+        self._links: dict[str, _Link] = {}
+        self._lock = threading.Lock()
+
+    def _link(self, name: str) -> _Link:
+        with self._lock:
+            return self._links.setdefault(name, _Link())
+
+    def send(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> Outcome:
+        opts = dest.options
+        assert isinstance(opts, MqttOptions)
+        started = time.monotonic()
+        link = self._link(dest.name)
+        with link.lock:
+            if link.client is not None and not link.client.is_connected():
+                _stop(link.client)
+                link.client = None
+            try:
+                if link.client is None:
+                    link.client = _connect(dest, opts)
+                error = _publish(link.client, dest, opts, body, event_id, task_id, attempt)
+            except ConnectFailed as exc:
+                return Outcome(
+                    False,
+                    error=str(exc)[:300],
+                    permanent=exc.permanent,
+                    elapsed_ms=elapsed_ms(started),
+                )
+            if error:
+                _stop(link.client)
+                link.client = None
+                return Outcome(False, error=error, elapsed_ms=elapsed_ms(started))
+        return Outcome(True, elapsed_ms=elapsed_ms(started))
+
+    def close(self) -> None:
+        with self._lock:
+            for link in self._links.values():
+                with link.lock:
+                    if link.client is not None:
+                        _stop(link.client)
+                        link.client = None
+
+
+def _publish(
+    client: mqtt.Client,
+    dest: Destination,
+    opts: MqttOptions,
+    body: bytes,
+    event_id: str,
+    task_id: str,
+    attempt: int,
+) -> str:
+    """Publish and wait for the acknowledgement; an error message, or "" when delivered."""
+    properties = None
+    if opts.protocol == "5":
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.ContentType = "application/json"
+        properties.UserProperty = [
+            ("event_id", event_id),
+            ("task_id", task_id),
+            ("attempt", str(attempt)),
+        ]
+    info = client.publish(opts.topic, body, qos=opts.qos, retain=opts.retain, properties=properties)
+    if info.rc != mqtt.MQTT_ERR_SUCCESS:
+        return f"publish failed: {mqtt.error_string(info.rc)}"
+    try:
+        info.wait_for_publish(dest.timeout_s)
+    except (RuntimeError, ValueError) as exc:
+        return f"publish failed: {exc}"
+    if not info.is_published():
+        return f"no acknowledgement from the broker in {dest.timeout_s}s"
+    return ""

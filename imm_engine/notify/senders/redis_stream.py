@@ -1,0 +1,71 @@
+"""Redis Streams delivery: XADD the message to a stream, one entry per event.
+
+Entry fields: `event_id` (the EventId, for deduplication), `task_id`, `attempt`, `message`
+(IMM's envelope, or its MNS JSON wrapper). One client (with its connection pool) per
+destination.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+from redis.typing import EncodableT, FieldT
+
+from imm_engine.notify.options import RedisStreamOptions
+from imm_engine.notify.routes import Destination
+from imm_engine.notify.senders import elapsed_ms, failure
+from imm_engine.notify.webhook import Outcome
+
+#: Replies that retrying with the same configuration cannot fix.
+PERMANENT_REPLIES = ("WRONGTYPE", "NOPERM", "NOAUTH", "WRONGPASS")
+
+
+class RedisStreamSender:
+    def __init__(self) -> None:
+        self._clients: dict[str, redis.Redis] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, dest: Destination, opts: RedisStreamOptions) -> redis.Redis:
+        with self._lock:
+            client = self._clients.get(dest.name)
+            if client is None:
+                client = redis.Redis.from_url(
+                    opts.url,
+                    socket_timeout=dest.timeout_s,
+                    socket_connect_timeout=dest.timeout_s,
+                    health_check_interval=30,
+                )
+                self._clients[dest.name] = client
+            return client
+
+    def send(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> Outcome:
+        opts = dest.options
+        assert isinstance(opts, RedisStreamOptions)
+        started = time.monotonic()
+        fields: dict[FieldT, EncodableT] = {
+            "event_id": event_id,
+            "task_id": task_id,
+            "attempt": str(attempt),
+            "message": body,
+        }
+        try:
+            self._client(dest, opts).xadd(
+                opts.stream, fields, maxlen=opts.maxlen or None, approximate=True
+            )
+        except redis.AuthenticationError as exc:
+            return failure(exc, started, permanent=True)
+        except redis.ResponseError as exc:
+            return failure(exc, started, permanent=str(exc).startswith(PERMANENT_REPLIES))
+        except redis.RedisError as exc:
+            return failure(exc, started)
+        return Outcome(True, elapsed_ms=elapsed_ms(started))
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
