@@ -1,0 +1,234 @@
+"""Every broker destination through the real dispatcher and the real local services.
+
+Redis Streams (127.0.0.1:6379), RabbitMQ (5672) and Mosquitto (1883) are the real servers;
+MNS is tests/fakes/mns_server.py driven by the official SDK (it checks signatures; see its
+docstring for what it cannot prove). A TcpProxy in front of a service stands for a broker
+that is down (connections refused) and then back.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import redis
+
+from imm_engine.models import TaskRecord
+from imm_engine.notify import events
+from imm_engine.notify.dispatcher import Dispatcher
+from imm_engine.notify.routes import parse_routes
+from imm_engine.state.keys import Keys
+from tests.conftest import need
+from tests.fakes.tcp_proxy import TcpProxy
+from tests.integration.broker_clients import (
+    AmqpBackend,
+    Backend,
+    MnsBackend,
+    MqttBackend,
+    RedisBackend,
+    listening,
+)
+
+pytestmark = pytest.mark.redis
+
+BACKENDS: dict[str, Callable[[], Backend]] = {
+    "redis_stream": RedisBackend,
+    "amqp": AmqpBackend,
+    "mqtt": MqttBackend,
+    "mns": MnsBackend,
+}
+SERVICE = {"redis_stream": "Redis", "amqp": "RabbitMQ", "mqtt": "Mosquitto"}
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend(request: pytest.FixtureRequest, redis_url: str) -> Iterator[Backend]:
+    b = BACKENDS[request.param]()
+    if request.param in SERVICE:
+        need(listening(b.service_port), f"{SERVICE[request.param]} on 127.0.0.1:{b.service_port}")
+    b.subscribe()
+    yield b
+    b.close()
+
+
+@pytest.fixture()
+def keys(redis_url: str) -> Iterator[Keys]:
+    k = Keys(f"immtest{uuid.uuid4().hex[:8]}")
+    yield k
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{k.prefix}*"):
+        client.delete(key)
+
+
+@contextmanager
+def dispatching(
+    redis_url: str, keys: Keys, destination: dict[str, Any], route: str = "mns:imm-topic"
+) -> Iterator[Dispatcher]:
+    routes = parse_routes({route: {**destination, "timeout": 2}})
+    dispatcher = Dispatcher(
+        redis.Redis.from_url(redis_url),
+        keys,
+        routes,
+        max_attempts=12,
+        max_backoff_s=0.5,
+        log_ttl_s=600,
+        threads=4,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=dispatcher.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def enqueue(redis_url: str, keys: Keys, route: str = "mns:imm-topic") -> tuple[str, str, bytes]:
+    """Queue a real completion message as the task store does; (task id, event id, body)."""
+    task_id = f"OfficeConversion-{uuid.uuid4()}"
+    event_id = f"EV-{uuid.uuid4().hex}"
+    rec = TaskRecord(
+        project="test-project",
+        task_type="OfficeConversion",
+        task_id=task_id,
+        request_id="R-1",
+        event_id=event_id,
+        start_ts=time.time() - 1,
+        tags={"team": "docs"},
+        user_data="ud-42",
+    )
+    content = events.content(rec, "Succeeded", "", "", time.time(), {"PageCount": 3})
+    body = events.encode(
+        events.envelope(
+            rec, content, region="cn-test", account_id="1234", now_ms=int(time.time() * 1000)
+        )
+    )
+    redis.Redis.from_url(redis_url).xadd(
+        keys.outbox,
+        {
+            "task_id": task_id,
+            "event_id": event_id,
+            "destination": route,
+            "body": body,
+            "attempt": "0",
+        },
+    )
+    return task_id, event_id, body.encode()
+
+
+def delivery_log(redis_url: str, keys: Keys, task_id: str) -> list[dict[str, Any]]:
+    client = redis.Redis.from_url(redis_url)
+    return [json.loads(x) for x in client.lrange(keys.deliveries(task_id), 0, -1)]
+
+
+def wait_states(
+    redis_url: str, keys: Keys, task_id: str, last: str, timeout: float = 30.0
+) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        states = [e["State"] for e in delivery_log(redis_url, keys, task_id)]
+        if states[-1:] == [last] or time.monotonic() > deadline:
+            return states
+        time.sleep(0.05)
+
+
+def check_delivery_id(backend: Backend, meta: dict[str, Any], event_id: str, task_id: str) -> None:
+    """The EventId travels outside the body too, where the transport has a place for it."""
+    if backend.name == "redis_stream":
+        assert meta["event_id"] == event_id and meta["task_id"] == task_id
+    elif backend.name == "amqp":
+        assert meta["message_id"] == event_id
+        assert meta["headers"]["x-imm-event-id"] == event_id
+        assert meta["headers"]["x-imm-task-id"] == task_id
+        assert meta["delivery_mode"] == 2 and meta["content_type"] == "application/json"
+        assert meta["routing_key"] == "imm.task.done"
+    elif backend.name == "mqtt":
+        assert meta["user_properties"]["event_id"] == event_id
+        assert meta["user_properties"]["task_id"] == task_id
+        assert meta["qos"] == 1
+    elif backend.name == "mns":
+        assert meta["user_properties"]["EventId"] == event_id
+        assert meta["user_properties"]["TaskId"] == task_id
+
+
+def test_envelope_arrives_once(redis_url: str, keys: Keys, backend: Backend) -> None:
+    with dispatching(redis_url, keys, backend.destination(backend.service_port)):
+        task_id, event_id, body = enqueue(redis_url, keys)
+        assert wait_states(redis_url, keys, task_id, "Delivered") == ["Delivered"]
+        [got] = backend.wait(1)
+        time.sleep(0.5)  # time for a duplicate, if one were sent
+    assert len(backend.wait(1, timeout=0)) == 1
+    assert got.body == body  # the envelope as queued, byte for byte
+    message = got.message
+    assert message["id"] == event_id
+    assert message["type"] == "imm:Task:OfficeConversion"
+    assert message["source"] == "acs.imm"
+    content = json.loads(message["content"])
+    assert content["TaskId"] == task_id and content["Status"] == "Succeeded"
+    assert content["UserData"] == "ud-42" and content["Tags"] == {"team": "docs"}
+    check_delivery_id(backend, got.meta, event_id, task_id)
+
+
+def test_wrap_sends_the_mns_json_subscription_format(
+    redis_url: str, keys: Keys, backend: Backend
+) -> None:
+    destination = {**backend.destination(backend.service_port), "wrap": "mns-json"}
+    with dispatching(redis_url, keys, destination):
+        task_id, event_id, body = enqueue(redis_url, keys)
+        [got] = backend.wait(1)
+    wrapped = got.message
+    assert wrapped["TopicName"] == "imm-topic"
+    assert wrapped["TopicOwner"] == wrapped["Subscriber"] == "1234"
+    assert wrapped["SubscriptionName"] == "imm-engine"
+    assert len(wrapped["MessageId"]) == 32
+    assert wrapped["Message"] == body.decode()  # IMM's envelope, as a string
+    assert json.loads(wrapped["Message"])["id"] == event_id
+    assert wrapped["PublishTime"] == json.loads(body)["time"]
+    check_delivery_id(backend, got.meta, event_id, task_id)
+
+
+def test_destination_down_at_first_gets_the_event_after_a_retry(
+    redis_url: str, keys: Keys, backend: Backend
+) -> None:
+    proxy = TcpProxy(backend.service_port)  # not listening yet: connections are refused
+    try:
+        with dispatching(redis_url, keys, backend.destination(proxy.port)):
+            task_id, event_id, _ = enqueue(redis_url, keys)
+            deadline = time.monotonic() + 20
+            while len(delivery_log(redis_url, keys, task_id)) < 2:
+                assert time.monotonic() < deadline, "no failed attempts were logged"
+                time.sleep(0.05)
+            assert backend.wait(1, timeout=0) == []
+            proxy.up()
+            states = wait_states(redis_url, keys, task_id, "Delivered")
+            [got] = backend.wait(1)
+    finally:
+        proxy.down()
+    assert states[-1] == "Delivered" and set(states[:-1]) == {"Failed"}, states
+    entries = delivery_log(redis_url, keys, task_id)
+    assert [e["Attempt"] for e in entries] == list(range(1, len(entries) + 1))
+    assert all(e["EventId"] == event_id for e in entries)
+    assert entries[0]["Error"]
+    assert got.message["id"] == event_id
+
+
+def test_a_dropped_connection_is_replaced(redis_url: str, keys: Keys, backend: Backend) -> None:
+    proxy = TcpProxy(backend.service_port).up()
+    try:
+        with dispatching(redis_url, keys, backend.destination(proxy.port)):
+            first, _, _ = enqueue(redis_url, keys)
+            assert wait_states(redis_url, keys, first, "Delivered")[-1] == "Delivered"
+            proxy.down()  # cuts the kept connection
+            proxy.up()
+            second, event_id, _ = enqueue(redis_url, keys)
+            assert wait_states(redis_url, keys, second, "Delivered")[-1] == "Delivered"
+            got = backend.wait(2)
+    finally:
+        proxy.down()
+    assert [r.message["id"] for r in got][-1] == event_id
