@@ -41,9 +41,7 @@ class MnsMessage:
 
 def string_to_sign(method: str, headers: dict[str, str], resource: str) -> str:
     """What MNS signs (lower-case header names)."""
-    mns_headers = "".join(
-        f"{k}:{headers[k]}\n" for k in sorted(headers) if k.startswith("x-mns-")
-    )
+    mns_headers = "".join(f"{k}:{headers[k]}\n" for k in sorted(headers) if k.startswith("x-mns-"))
     return "\n".join(
         [
             method,

@@ -80,7 +80,11 @@ class RedisBackend(Backend):
         self.client = redis.Redis(port=REDIS_PORT, db=10)
 
     def destination(self, port: int) -> dict[str, Any]:
-        return {"type": "redis_stream", "url": f"redis://127.0.0.1:{port}/10", "stream": self.unique}
+        return {
+            "type": "redis_stream",
+            "url": f"redis://127.0.0.1:{port}/10",
+            "stream": self.unique,
+        }
 
     def wait(self, count: int, timeout: float = 20.0) -> list[Received]:
         deadline = time.monotonic() + timeout

@@ -56,15 +56,6 @@ def backend(request: pytest.FixtureRequest, redis_url: str) -> Iterator[Backend]
     b.close()
 
 
-@pytest.fixture()
-def keys(redis_url: str) -> Iterator[Keys]:
-    k = Keys(f"immtest{uuid.uuid4().hex[:8]}")
-    yield k
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{k.prefix}*"):
-        client.delete(key)
-
-
 @contextmanager
 def dispatching(
     redis_url: str, keys: Keys, destination: dict[str, Any], route: str = "mns:imm-topic"

@@ -38,10 +38,13 @@ ACCEPTED = [
     pytest.param(REDIS, RedisStreamOptions("redis://127.0.0.1:6379/0", "imm-events"),
                  id="redis-defaults"),
     pytest.param({**REDIS, "maxlen": 1000},
-                 RedisStreamOptions("redis://127.0.0.1:6379/0", "imm-events", 1000), id="redis-maxlen"),
-    pytest.param(AMQP, AmqpOptions("amqp://guest:guest@127.0.0.1:5672/", "imm"), id="amqp-defaults"),
+                 RedisStreamOptions("redis://127.0.0.1:6379/0", "imm-events", 1000),
+                 id="redis-maxlen"),
+    pytest.param(AMQP, AmqpOptions("amqp://guest:guest@127.0.0.1:5672/", "imm"),
+                 id="amqp-defaults"),
     pytest.param({**AMQP, "exchange": "", "routing_key": "q1"},
-                 AmqpOptions("amqp://guest:guest@127.0.0.1:5672/", "", "q1"), id="amqp-default-exchange"),
+                 AmqpOptions("amqp://guest:guest@127.0.0.1:5672/", "", "q1"),
+                 id="amqp-default-exchange"),
     pytest.param({**AMQP, "exchange_type": "fanout", "durable": False, "persistent": False,
                   "confirm": False, "mandatory": False, "declare": False, "routing_key": "k"},
                  AmqpOptions("amqp://guest:guest@127.0.0.1:5672/", "imm", "k", "fanout",
@@ -77,9 +80,11 @@ REFUSED = [
                  id="redis-no-stream"),
     pytest.param({**REDIS, "stream": ""}, "t: 'stream' must not be empty", id="redis-empty-stream"),
     pytest.param({**REDIS, "maxlen": -1}, "'maxlen' must be an integer in [0,", id="redis-maxlen"),
-    pytest.param({**AMQP, "url": "redis://h"}, "'url' must be a amqp:// or amqps://", id="amqp-url"),
+    pytest.param({**AMQP, "url": "redis://h"}, "'url' must be a amqp:// or amqps://",
+                 id="amqp-url"),
     pytest.param({**AMQP, "exchange": ""}, "needs a 'routing_key'", id="amqp-default-no-key"),
-    pytest.param({"type": "amqp", "url": "amqp://h"}, "'exchange' is required", id="amqp-no-exchange"),
+    pytest.param({"type": "amqp", "url": "amqp://h"}, "'exchange' is required",
+                 id="amqp-no-exchange"),
     pytest.param({**AMQP, "exchange_type": "x"}, "'exchange_type' must be one of direct, fanout",
                  id="amqp-exchange-type"),
     pytest.param({**AMQP, "durable": "yes"}, "'durable' must be true or false", id="amqp-durable"),
@@ -117,7 +122,9 @@ def test_secrets_from_the_environment() -> None:
     dest = one(item, environ={"MNS_SECRET": "from-env"})
     assert isinstance(dest.options, MnsOptions)
     assert dest.options.access_key_secret == "from-env"
-    url = one({"type": "redis_stream", "stream": "s", "url_env": "R"}, environ={"R": "redis://h:1/2"})
+    url = one(
+        {"type": "redis_stream", "stream": "s", "url_env": "R"}, environ={"R": "redis://h:1/2"}
+    )
     assert isinstance(url.options, RedisStreamOptions) and url.options.url == "redis://h:1/2"
 
 

@@ -123,8 +123,8 @@ REFUSED = [
                  id="topics-bad-url"),
     pytest.param({"IMM_NOTIFY_TOPICS": json.dumps({"t": {"url": "not a url"}})},
                  "notification topics: t: url", id="topics-not-a-url"),
-    pytest.param({"IMM_NOTIFY_TOPICS": json.dumps({"t": {**HOOK, "type": "mns"}})},
-                 "notification topics: t: type 'mns'", id="topics-bad-type"),
+    pytest.param({"IMM_NOTIFY_TOPICS": json.dumps({"t": {**HOOK, "type": "sqs"}})},
+                 "notification topics: t: type 'sqs'", id="topics-bad-type"),
     pytest.param({"IMM_NOTIFY_CONFIG": "/nonexistent/imm-topics.json"},
                  "IMM_NOTIFY_CONFIG='/nonexistent/imm-topics.json'", id="config-file-missing"),
 ]  # fmt: skip
