@@ -9,16 +9,18 @@ or signature gets MNS's 403 XML error; an unknown topic or queue a 404 (TopicNot
 QueueNotExist). Accepted messages are recorded with their user properties.
 
 What it cannot prove: MNS's real authentication edge cases (STS tokens, RAM policies, clock
-skew limits), network behaviour across the internet, quotas and throttling, message size
-limits, and what subscriptions do with a published message.
+skew rules beyond the 15-minute check here), network behaviour across the internet, quotas
+and throttling, message size limits, and what subscriptions do with a published message.
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -139,6 +141,12 @@ def _handler(state: MnsServer) -> type[BaseHTTPRequestHandler]:
             expected = sign(state.access_key_secret, "POST", headers, self.path)
             if not hmac.compare_digest(signature, expected):
                 return self._error(403, "SignatureDoesNotMatch", "The signature does not match")
+            try:
+                sent = email.utils.parsedate_to_datetime(headers.get("date", "")).timestamp()
+            except (TypeError, ValueError):
+                return self._error(400, "InvalidArgument", "the Date header is missing or bad")
+            if abs(sent - time.time()) > 900:  # MNS allows 15 minutes of clock difference
+                return self._error(403, "RequestTimeTooSkewed", "the Date is too far from now")
             # The SDK sends base64(hex MD5) of the body.
             md5 = base64.b64encode(hashlib.md5(data).hexdigest().encode()).decode()
             if headers.get("content-md5") != md5:
