@@ -6,6 +6,7 @@ destination's `wrap` option ("mns-json") applies to all types alike.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,13 @@ from imm_engine.notify.wrap import body_for
 if TYPE_CHECKING:
     from imm_engine.notify.dispatcher import Sender
 
+log = logging.getLogger("imm_engine.notify")
+
 
 class Wrapping:
-    """Applies the destination's `wrap` option, then hands over to the type's sender."""
+    """Applies the destination's `wrap` option, then hands over to the type's sender. An
+    exception a client library raises unexpectedly becomes a failed attempt, retried with
+    backoff like any other, instead of an entry left pending."""
 
     def __init__(self, inner: Sender) -> None:
         self.inner = inner
@@ -28,7 +33,12 @@ class Wrapping:
     ) -> Outcome:
         tag = getattr(dest.options, "message_tag", "")
         wrapped = body_for(dest, body, event_id, tag)
-        return self.inner.send(dest, wrapped, event_id, task_id, attempt)
+        started = time.monotonic()
+        try:
+            return self.inner.send(dest, wrapped, event_id, task_id, attempt)
+        except Exception as exc:
+            log.exception("delivery to %s raised unexpectedly", dest.name)
+            return failure(exc, started)
 
 
 def default_senders() -> dict[str, Sender]:
