@@ -1,0 +1,302 @@
+"""The ListTasks indexes of a project, and reading pages through them.
+
+Every task of a project is in three families of sorted sets, one per ListTasks sort:
+
+- `id`: every score 0, members in TaskId order (`Sort=TaskId`, IMM's default);
+- `start`: scored by start time in ms (`Sort=StartTime`; its "all" set is the project index);
+- `end`: scored by end time in ms; a running task is scored `RUNNING_BASE + start ms`, so it
+  sorts after every finished task, in start order (`Sort=EndTime`).
+
+Each family has one set of all the project's tasks, one per task type (`type:<TaskType>`)
+and one per status (`status:<Status>`). `TaskStore.create` adds a task to all nine sets in the
+same transaction as its record; the finish script moves it from the Running sets to those of
+its final status and sets its end score, in the same step as the final status. A page is read
+by walking the narrowest set that covers a filter (a status, else a single task type, else
+all) in rank order, reading each candidate's record and keeping those that pass every filter:
+the record decides, the index only narrows. An id whose record is gone is skipped.
+
+Records expire `task_ttl` after their start; the index entries of expired tasks are removed
+when the project is next listed (`trim`: every id scored below the cutoff in the start index,
+removed from all nine sets of its type), and every set expires with its newest record.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from imm_engine.models import TaskRecord, TaskStatus
+from imm_engine.state.keys import Keys
+from imm_engine.task_query import Cursor, TaskQuery
+
+FAMILIES = ("id", "start", "end")
+SORT_FAMILY = {"TaskId": "id", "StartTime": "start", "EndTime": "end"}
+STATUSES = (TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
+#: End score of a running task: above every real end time in ms (until the year 33658).
+RUNNING_BASE = 10**15
+TRIM_BATCH = 1000
+MAX_CHUNK = 1000
+
+#: Extends each key's time to live to at least ARGV[1] ms; never shortens it.
+EXTEND_TTL = """
+local want = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl == -1 or (ttl >= 0 and ttl < want) then redis.call('PEXPIRE', KEYS[i], want) end
+end
+return 1
+"""
+
+
+def start_ms(ts: float) -> int:
+    return math.floor(ts * 1000)
+
+
+def end_score(rec: TaskRecord) -> int:
+    return start_ms(rec.end_ts) if rec.end_ts else RUNNING_BASE + start_ms(rec.start_ts)
+
+
+def type_of(task_id: str) -> str:
+    """TaskIds are `<TaskType>-<uuid>`."""
+    return task_id.split("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[TaskRecord]
+    next_token_cursor: Cursor | None
+
+
+class TaskIndex:
+    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int) -> None:
+        #: Any: redis-py's return types are unions that every call would have to narrow.
+        self.r: Any = client
+        self.keys = keys
+        self.ttl_s = ttl_s
+        self.extend_ttl = client.register_script(EXTEND_TTL)
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def key(self, project: str, family: str, dimension: str = "", value: str = "") -> str:
+        return self.keys.task_list_index(project, family, dimension, value)
+
+    def keys_of(self, project: str, task_type: str) -> list[str]:
+        """Every set a task of this type can be in (all statuses)."""
+        out = []
+        for family in FAMILIES:
+            out.append(self.key(project, family))
+            out.append(self.key(project, family, "type", task_type))
+            out.extend(self.key(project, family, "status", s) for s in STATUSES)
+        return out
+
+    def finish_keys(self, rec: TaskRecord, status: str) -> list[str]:
+        """KEYS[3..10] of the finish script (imm_engine/state/store.py `_FINISH`)."""
+        p = rec.project
+        running = [self.key(p, f, "status", TaskStatus.RUNNING) for f in ("id", "start", "end")]
+        final = [self.key(p, f, "status", status) for f in ("id", "start", "end")]
+        ends = [self.key(p, "end"), self.key(p, "end", "type", rec.task_type)]
+        return [*running, *final, *ends]
+
+    # --- writing ------------------------------------------------------------------------
+
+    def add(self, pipe: Any, rec: TaskRecord) -> None:
+        """Queue on `pipe` the commands that index `rec` in its current state."""
+        scores = {"id": 0, "start": start_ms(rec.start_ts), "end": end_score(rec)}
+        written = []
+        for family, score in scores.items():
+            for key in (
+                self.key(rec.project, family),
+                self.key(rec.project, family, "type", rec.task_type),
+                self.key(rec.project, family, "status", rec.status),
+            ):
+                pipe.zadd(key, {rec.task_id: score})
+                written.append(key)
+        ttl_ms = math.ceil((rec.start_ts + self.ttl_s) * 1000 - _now_ms())
+        if ttl_ms > 0:
+            self.extend_ttl(keys=written, args=[ttl_ms], client=pipe)
+
+    def remove(self, pipe: Any, project: str, task_ids: Sequence[str]) -> None:
+        by_type: dict[str, list[str]] = {}
+        for task_id in task_ids:
+            by_type.setdefault(type_of(task_id), []).append(task_id)
+        for task_type, ids in by_type.items():
+            for key in self.keys_of(project, task_type):
+                pipe.zrem(key, *ids)
+
+    def trim(self, project: str, now: float) -> int:
+        """Remove the entries of tasks that started more than `ttl` ago; returns how many."""
+        cutoff = start_ms(now - self.ttl_s)
+        start_all = self.key(project, "start")
+        removed = 0
+        while True:
+            raw = self.r.zrangebyscore(start_all, "-inf", f"({cutoff}", start=0, num=TRIM_BATCH)
+            ids = [_s(m) for m in raw]
+            if not ids:
+                return removed
+            pipe = self.r.pipeline(transaction=True)
+            self.remove(pipe, project, ids)
+            pipe.execute()
+            removed += len(ids)
+            if len(ids) < TRIM_BATCH:
+                return removed
+
+    def drop_project(self, project: str, task_types: Sequence[str]) -> None:
+        """Delete the project's index sets (DeleteProject); those of other types expire."""
+        names = {k for t in task_types for k in self.keys_of(project, t)}
+        if names:
+            self.r.delete(*names)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def page(self, project: str, query: TaskQuery, not_before: float = 0.0) -> Page:
+        """One page of `query`, of tasks that started at or after `not_before`."""
+        family = SORT_FAMILY[query.sort]
+        if query.status is not None:
+            key = self.key(project, family, "status", query.status)
+        elif query.task_types is not None and len(query.task_types) == 1:
+            key = self.key(project, family, "type", next(iter(query.task_types)))
+        else:
+            key = self.key(project, family)
+        lo, hi = _bounds(family, query, not_before)
+        wanted = query.max_results + 1  # one more, to know whether there is a next page
+        found: list[tuple[TaskRecord, float]] = []
+        chunk = max(wanted, 16)
+        ids: list[tuple[str, float]] = []
+        for member, score in self._walk(key, family, query.order, lo, hi, query.cursor, chunk):
+            ids.append((member, score))
+            if len(ids) >= chunk:
+                found += self._matching(ids, query, not_before)
+                ids = []
+                if len(found) >= wanted:
+                    break
+                chunk = min(chunk * 2, MAX_CHUNK)
+        if ids and len(found) < wanted:
+            found += self._matching(ids, query, not_before)
+        records = found[: query.max_results]
+        cursor = None
+        if len(found) > query.max_results:
+            last, score = records[-1]
+            cursor = Cursor(query.sort, query.order, score, last.task_id, query.digest)
+        return Page([rec for rec, _ in records], cursor)
+
+    def _matching(
+        self, ids: list[tuple[str, float]], query: TaskQuery, not_before: float
+    ) -> list[tuple[TaskRecord, float]]:
+        pipe = self.r.pipeline(transaction=False)
+        for task_id, _ in ids:
+            pipe.hgetall(self.keys.task(task_id))
+        out = []
+        for (_, score), data in zip(ids, pipe.execute(), strict=True):
+            if not data:
+                continue  # expired or removed since it was indexed
+            rec = TaskRecord.from_fields({_s(k): _s(v) for k, v in data.items()})
+            if rec.start_ts < not_before:
+                continue
+            if query.matches(rec.task_type, rec.status, rec.start_ts, rec.end_ts, rec.tags):
+                out.append((rec, score))
+        return out
+
+    def _walk(
+        self,
+        key: str,
+        family: str,
+        order: str,
+        lo: float | None,
+        hi: float | None,
+        cursor: Cursor | None,
+        chunk: int,
+    ) -> Iterator[tuple[str, float]]:
+        """Members of `key` after `cursor`, in order, with scores within [lo, hi]."""
+        desc = order == "desc"
+        pos = self._first_rank(key, family, desc, lo, hi, cursor)
+        size = chunk
+        while True:
+            if desc:
+                batch = self.r.zrevrange(key, pos, pos + size - 1, withscores=True)
+            else:
+                batch = self.r.zrange(key, pos, pos + size - 1, withscores=True)
+            if not batch:
+                return
+            for raw, score in batch:
+                if (desc and lo is not None and score < lo) or (
+                    not desc and hi is not None and score > hi
+                ):
+                    return
+                yield _s(raw), float(score)
+            if len(batch) < size:
+                return
+            last = batch[-1][0]
+            rank = self.r.zrevrank(key, last) if desc else self.r.zrank(key, last)
+            pos = (int(rank) if rank is not None else pos + len(batch) - 1) + 1
+            size = min(size * 2, MAX_CHUNK)
+
+    def _first_rank(
+        self,
+        key: str,
+        family: str,
+        desc: bool,
+        lo: float | None,
+        hi: float | None,
+        cursor: Cursor | None,
+    ) -> int:
+        """The rank (in walking order) of the first member to look at."""
+        pos = 0
+        if desc and hi is not None:
+            pos = int(self.r.zcount(key, f"({_num(hi)}", "+inf"))
+        elif not desc and lo is not None:
+            pos = int(self.r.zcount(key, "-inf", f"({_num(lo)}"))
+        if cursor is None:
+            return pos
+        rank = self.r.zrevrank(key, cursor.task_id) if desc else self.r.zrank(key, cursor.task_id)
+        if rank is not None:
+            return max(pos, int(rank) + 1)
+        # The last task of the previous page left this set (it finished, or expired): count
+        # what sorts before or at its position instead.
+        if family == "id":
+            if desc:
+                return max(pos, int(self.r.zlexcount(key, f"[{cursor.task_id}", "+")))
+            return max(pos, int(self.r.zlexcount(key, "-", f"[{cursor.task_id}")))
+        score = _num(cursor.score)
+        if desc:
+            before = int(self.r.zcount(key, f"({score}", "+inf"))
+            ties = self.r.zrangebyscore(key, score, score)
+            before += sum(1 for m in ties if _s(m) >= cursor.task_id)
+        else:
+            before = int(self.r.zcount(key, "-inf", f"({score}"))
+            ties = self.r.zrangebyscore(key, score, score)
+            before += sum(1 for m in ties if _s(m) <= cursor.task_id)
+        return max(pos, before)
+
+
+def _bounds(family: str, query: TaskQuery, not_before: float) -> tuple[float | None, float | None]:
+    """Score bounds of the walk that the filters imply (inclusive)."""
+    if family == "start":
+        lo = start_ms(not_before) if not_before else None
+        rng = query.start_range
+        if rng is not None and rng.start is not None:
+            lo = max(lo or 0, start_ms(rng.start))
+        hi = start_ms(rng.end) if rng is not None and rng.end is not None else None
+        return lo, hi
+    if family == "end" and query.end_range is not None:
+        rng = query.end_range
+        lo = start_ms(rng.start) if rng.start is not None else None
+        hi = start_ms(rng.end) if rng.end is not None else RUNNING_BASE - 1
+        return lo, hi
+    return None, None
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _now_ms() -> float:
+    return time.time() * 1000
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
