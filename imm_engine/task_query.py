@@ -53,7 +53,11 @@ class TimeRange:
     end: float | None = None
 
     def contains(self, ts: float) -> bool:
-        return (self.start is None or ts >= self.start) and (self.end is None or ts <= self.end)
+        """Compared in whole microseconds: the precision of the times IMM shows (StartTime)."""
+        us = round(ts * 1e6)
+        return (self.start is None or us >= round(self.start * 1e6)) and (
+            self.end is None or us <= round(self.end * 1e6)
+        )
 
 
 @dataclass(frozen=True)

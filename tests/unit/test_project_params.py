@@ -59,7 +59,7 @@ def test_project_fields(given: dict[str, str], expected: dict[str, Any]) -> None
         ({"Tag": '[{"Value":"v"}]'}, "InvalidArgument"),
         ({"Tag": '[{"Key":"k","Value":1}]'}, "InvalidArgument"),
         ({"Tag": '[{"Key":"k"},{"Key":"k"}]'}, "InvalidArgument"),
-        ({"Tag": "[" + ",".join('{"Key":"k%d"}' % i for i in range(21)) + "]"}, "InvalidArgument"),
+        ({"Tag": "[" + ",".join(f'{{"Key":"k{i}"}}' for i in range(21)) + "]"}, "InvalidArgument"),
     ],
 )
 def test_bad_project_fields_are_refused(given: dict[str, str], code: str) -> None:
