@@ -9,6 +9,7 @@ that is run twice (a redelivered message) finishes, and notifies, once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -52,6 +53,9 @@ end
 return 1
 """
 
+#: Every this many creates, a store trims expired entries from the project's ListTasks indexes.
+TRIM_EVERY = 50
+
 _PROGRESS = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'Running' then return 0 end
 redis.call('HSET', KEYS[1], 'progress', ARGV[1])
@@ -73,11 +77,18 @@ class TaskStore:
         self._finish = client.register_script(_FINISH)
         self._progress = client.register_script(_PROGRESS)
         self.index = TaskIndex(client, keys, ttl_s)
+        self._creates = 0
 
     def create(self, rec: TaskRecord) -> None:
         pipe = self.r.pipeline(transaction=True)
         self._queue_create(pipe, rec)
         pipe.execute()
+        self._creates += 1
+        if self._creates % TRIM_EVERY == 0:
+            # ListTasks trims the project it lists; this bounds the indexes of projects that
+            # are never listed. Best effort: the task is created whatever happens here.
+            with contextlib.suppress(redis.RedisError):
+                self.index.trim(rec.project, time.time())
 
     def create_many(self, records: Sequence[TaskRecord], batch: int = 500) -> None:
         """Write many records, `batch` per round trip (imports, tests)."""

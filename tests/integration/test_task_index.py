@@ -223,3 +223,24 @@ def test_delete_removes_the_task_from_every_index(store: TaskStore) -> None:
     store.delete(rec)
     for key in store.index.keys_of(PROJECT, rec.task_type):
         assert store.r.zscore(key, rec.task_id) is None
+
+
+def test_creating_tasks_trims_projects_that_are_never_listed(redis_url: str) -> None:
+    from imm_engine.state.store import TRIM_EVERY
+
+    client = redis.Redis.from_url(redis_url)
+    keys = Keys(f"immtest{uuid.uuid4().hex[:8]}")
+    store = TaskStore(client, keys, ttl_s=60)
+    try:
+        rng = random.Random(5)
+        now = time.time()
+        old = [make(rng, now, start_ts=now - 59) for _ in range(10)]
+        store.create_many(old)
+        time.sleep(1.2)
+        for _ in range(TRIM_EVERY):
+            store.create(make(rng, time.time(), start_ts=time.time()))
+        assert client.zcard(keys.project_index(PROJECT)) == TRIM_EVERY
+        assert client.zcard(store.index.key(PROJECT, "id")) == TRIM_EVERY
+    finally:
+        for key in client.scan_iter(f"{keys.prefix}*"):
+            client.delete(key)
