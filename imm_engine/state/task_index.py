@@ -33,7 +33,7 @@ import redis
 
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.keys import Keys
-from imm_engine.task_query import Cursor, TaskQuery
+from imm_engine.task_query import Cursor, TagCondition, TaskQuery
 
 FAMILIES = ("id", "start", "end")
 SORT_FAMILY = {"TaskId": "id", "StartTime": "start", "EndTime": "end"}
@@ -41,8 +41,56 @@ STATUSES = (TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 #: End score of a running task: above every real end time in ms (until the year 33658).
 RUNNING_BASE = 10**15
 TRIM_BATCH = 1000
-#: What `TaskQuery.matches` looks at, read before the whole record.
-_FILTER_FIELDS = ("task_type", "status", "start_ts", "end_ts", "tags")
+#: Slack of the script's time checks (seconds): it only has to keep every possible match;
+#: the exact check (in whole microseconds) is `TaskQuery.matches`.
+_SLACK = 0.001
+
+#: The positions (1-based) of KEYS (task records) that may pass the filters in ARGV:
+#: [1] status or "", [2] task types joined by newlines or "", [3..6] start lo, start hi,
+#: end lo, end hi in seconds or "", [7] not-before in seconds, [8] "1" if an end time is
+#: required, [9] the number of tag conditions, then for each: a count and that many texts of
+#: which the stored tags JSON must contain one.
+PREFILTER = """
+local want_types = {}
+local any_type = ARGV[2] == ''
+for t in string.gmatch(ARGV[2], '[^\\n]+') do want_types[t] = true end
+local function num(i) if ARGV[i] == '' then return nil end return tonumber(ARGV[i]) end
+local slo, shi, elo, ehi, nb = num(3), num(4), num(5), num(6), tonumber(ARGV[7])
+local need_end = ARGV[8] == '1'
+local nconds = tonumber(ARGV[9])
+local out = {}
+for k = 1, #KEYS do
+  local v = redis.call('HMGET', KEYS[k], 'task_type', 'status', 'start_ts', 'end_ts', 'tags')
+  local ok = v[1] and v[2]
+  if ok and ARGV[1] ~= '' and v[2] ~= ARGV[1] then ok = false end
+  if ok and not any_type and not want_types[v[1]] then ok = false end
+  if ok then
+    local st = tonumber(v[3] or '0') or 0
+    local en = tonumber(v[4] or '0') or 0
+    if st < nb then ok = false end
+    if ok and slo and st < slo then ok = false end
+    if ok and shi and st > shi then ok = false end
+    if ok and need_end and en == 0 then ok = false end
+    if ok and elo and en < elo then ok = false end
+    if ok and ehi and en > ehi then ok = false end
+  end
+  if ok and nconds > 0 then
+    local tags = v[5] or ''
+    local i = 10
+    for c = 1, nconds do
+      local n = tonumber(ARGV[i])
+      local found = n == 0
+      for j = 1, n do
+        if not found and string.find(tags, ARGV[i + j], 1, true) then found = true end
+      end
+      i = i + n + 1
+      if not found then ok = false break end
+    end
+  end
+  if ok then out[#out + 1] = k end
+end
+return out
+"""
 MAX_CHUNK = 1000
 
 #: Extends each key's time to live to at least ARGV[1] ms; never shortens it.
@@ -82,6 +130,7 @@ class TaskIndex:
         self.keys = keys
         self.ttl_s = ttl_s
         self.extend_ttl = client.register_script(EXTEND_TTL)
+        self.prefilter = client.register_script(PREFILTER)
 
     # --- keys ---------------------------------------------------------------------------
 
@@ -190,21 +239,15 @@ class TaskIndex:
     def _matching(
         self, ids: list[tuple[str, float]], query: TaskQuery, not_before: float
     ) -> list[tuple[TaskRecord, float]]:
-        """The candidates that pass every filter, read first by the fields the filters need."""
-        pipe = self.r.pipeline(transaction=False)
-        for task_id, _ in ids:
-            pipe.hmget(self.keys.task(task_id), _FILTER_FIELDS)
-        passing: list[tuple[str, float]] = []
-        for (task_id, score), values in zip(ids, pipe.execute(), strict=True):
-            task_type, status, start, end, tags = (_s(v) if v is not None else None for v in values)
-            if task_type is None or status is None:
-                continue  # expired or removed since it was indexed
-            start_ts = float(start or 0)
-            if start_ts < not_before:
-                continue
-            tag_map = json.loads(tags) if tags and query.tags else {}
-            if query.matches(task_type, status, start_ts, float(end or 0), tag_map):
-                passing.append((task_id, score))
+        """The candidates that pass every filter.
+
+        A script first drops, inside Redis, the candidates that cannot pass (wrong type,
+        status or time, or tags lacking a required `"key": value` text), so a scan sends back
+        only likely matches; those are read whole and checked exactly here.
+        """
+        task_keys = [self.keys.task(task_id) for task_id, _ in ids]
+        kept = self.prefilter(keys=task_keys, args=_prefilter_args(query, not_before))
+        passing = [ids[int(i) - 1] for i in kept]
         if not passing:
             return []
         pipe = self.r.pipeline(transaction=False)
@@ -212,8 +255,13 @@ class TaskIndex:
             pipe.hgetall(self.keys.task(task_id))
         out = []
         for (_, score), data in zip(passing, pipe.execute(), strict=True):
-            if data:
-                out.append((TaskRecord.from_fields({_s(k): _s(v) for k, v in data.items()}), score))
+            if not data:
+                continue  # expired or removed since it was indexed
+            rec = TaskRecord.from_fields({_s(k): _s(v) for k, v in data.items()})
+            if rec.start_ts >= not_before and query.matches(
+                rec.task_type, rec.status, rec.start_ts, rec.end_ts, rec.tags
+            ):
+                out.append((rec, score))
         return out
 
     def _walk(
@@ -286,6 +334,51 @@ class TaskIndex:
             ties = self.r.zrangebyscore(key, score, score)
             before += sum(1 for m in ties if _s(m) <= cursor.task_id)
         return max(pos, before)
+
+
+def _prefilter_args(query: TaskQuery, not_before: float) -> list[str]:
+    def bound(value: float | None, slack: float) -> str:
+        return "" if value is None else repr(value + slack)
+
+    start = query.start_range
+    end = query.end_range
+    args = [
+        query.status or "",
+        "\n".join(sorted(query.task_types)) if query.task_types is not None else "",
+        bound(start.start if start else None, -_SLACK),
+        bound(start.end if start else None, _SLACK),
+        bound(end.start if end else None, -_SLACK),
+        bound(end.end if end else None, _SLACK),
+        repr(not_before - _SLACK if not_before else float("-inf")),
+        "1" if end is not None else "0",
+    ]
+    conditions = [stored_fragments(c) for c in query.tags]
+    conditions = [c for c in conditions if c]
+    args.append(str(len(conditions)))
+    for alternatives in conditions:
+        args += [str(len(alternatives)), *alternatives]
+    return args
+
+
+def stored_fragments(cond: TagCondition) -> list[str]:
+    """Texts one of which a record's stored tags (TaskRecord.to_fields: `json.dumps`) must
+    contain for `cond` to hold; [] when the condition cannot be checked that way."""
+    key = json.dumps(cond.key, ensure_ascii=False)
+    if cond.op == "has":
+        return [f"{key}: "]
+    if cond.op != "eq":
+        return []
+    texts = [f"{key}: {json.dumps(cond.value, ensure_ascii=False)}"]  # a string tag
+    try:
+        literal = json.loads(cond.value)
+    except ValueError:
+        return texts
+    if isinstance(literal, list | dict):
+        # Stored with other separators than TagSelector compares with: check the key only.
+        return [f"{key}: "]
+    if not isinstance(literal, str):
+        texts.append(f"{key}: {cond.value}")  # a number, true, false or null
+    return texts
 
 
 def _bounds(family: str, query: TaskQuery, not_before: float) -> tuple[float | None, float | None]:

@@ -47,7 +47,7 @@ def make(rng: random.Random, now: float, **kwargs: Any) -> TaskRecord:
         start_ts=round(start, 3),
         status=status,
         end_ts=round(end, 3) if end else 0.0,
-        tags={"batch": rng.choice(["a", "b"]), "n": rng.randint(1, 3)},
+        tags=kwargs.pop("tags", {"batch": rng.choice(["a", "b"]), "n": rng.randint(1, 3)}),
         **kwargs,
     )
 
@@ -244,3 +244,61 @@ def test_creating_tasks_trims_projects_that_are_never_listed(redis_url: str) -> 
     finally:
         for key in client.scan_iter(f"{keys.prefix}*"):
             client.delete(key)
+
+
+TAG_VALUES: list[Any] = [
+    "x",
+    'say "hi"',
+    "中文",
+    "a,b",
+    1,
+    1.5,
+    True,
+    False,
+    None,
+    [1, 2],
+    {"k": "x"},
+    "",
+    "1",
+]
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "t=x",
+        't="say \\"hi\\""',
+        "t=中文",
+        't="a,b"',
+        "t=1",
+        "t=1.5",
+        "t=true",
+        "t=false",
+        "t=null",
+        't="[1,2]"',
+        't="{\\"k\\":\\"x\\"}"',
+        't=""',
+        "t",
+        "!t",
+        "t!=x",
+        "k=x",  # only nested inside another tag's value: never a match
+        "t=1,u",
+    ],
+)
+def test_tag_selectors_with_every_kind_of_value(store: TaskStore, selector: str) -> None:
+    rng = random.Random(6)
+    now = time.time()
+    recs = []
+    for i, value in enumerate(TAG_VALUES * 2):
+        tags: dict[str, Any] = {"t": value} if i < len(TAG_VALUES) else {"other": value}
+        if i % 3 == 0:
+            tags["u"] = "here"
+        recs.append(make(rng, now, tags=tags))
+    store.create_many(recs)
+    q = query(tag_selector=selector)
+    want = sorted(
+        r.task_id for r in recs if q.matches(r.task_type, r.status, r.start_ts, r.end_ts, r.tags)
+    )
+    assert list_all(store, tag_selector=selector, max_results=3)[0] == want
+    if selector not in ("!t", "t!=x", "k=x"):
+        assert want, "the selector matches something"
