@@ -41,6 +41,7 @@ STATUSES = (TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 #: End score of a running task: above every real end time in ms (until the year 33658).
 RUNNING_BASE = 10**15
 TRIM_BATCH = 1000
+TRIM_MAX_BATCHES = 20
 #: Slack of the script's time checks (seconds): it only has to keep every possible match;
 #: the exact check (in whole microseconds) is `TaskQuery.matches`.
 _SLACK = 0.001
@@ -181,11 +182,15 @@ class TaskIndex:
                 pipe.zrem(key, *ids)
 
     def trim(self, project: str, now: float) -> int:
-        """Remove the entries of tasks that started more than `ttl` ago; returns how many."""
+        """Remove the entries of tasks that started more than `ttl` ago; returns how many.
+
+        At most TRIM_MAX_BATCHES batches a call, so that no call waits long; what is left is
+        removed by the next (a listing skips tasks whose records expired in any case).
+        """
         cutoff = start_ms(now - self.ttl_s)
         start_all = self.key(project, "start")
         removed = 0
-        while True:
+        for _ in range(TRIM_MAX_BATCHES):
             raw = self.r.zrangebyscore(start_all, "-inf", f"({cutoff}", start=0, num=TRIM_BATCH)
             ids = [_s(m) for m in raw]
             if not ids:
@@ -196,6 +201,7 @@ class TaskIndex:
             removed += len(ids)
             if len(ids) < TRIM_BATCH:
                 return removed
+        return removed
 
     def drop_project(self, project: str, task_types: Sequence[str]) -> None:
         """Delete the project's index sets (DeleteProject); those of other types expire."""
@@ -208,12 +214,7 @@ class TaskIndex:
     def page(self, project: str, query: TaskQuery, not_before: float = 0.0) -> Page:
         """One page of `query`, of tasks that started at or after `not_before`."""
         family = SORT_FAMILY[query.sort]
-        if query.status is not None:
-            key = self.key(project, family, "status", query.status)
-        elif query.task_types is not None and len(query.task_types) == 1:
-            key = self.key(project, family, "type", next(iter(query.task_types)))
-        else:
-            key = self.key(project, family)
+        key = self._narrowest(project, family, query)
         lo, hi = _bounds(family, query, not_before)
         wanted = query.max_results + 1  # one more, to know whether there is a next page
         found: list[tuple[TaskRecord, float]] = []
@@ -235,6 +236,23 @@ class TaskIndex:
             last, score = records[-1]
             cursor = Cursor(query.sort, query.order, score, last.task_id, query.digest)
         return Page([rec for rec, _ in records], cursor)
+
+    def _narrowest(self, project: str, family: str, query: TaskQuery) -> str:
+        """The smallest set that holds every task the filters can match."""
+        covering = []
+        if query.status is not None:
+            covering.append(self.key(project, family, "status", query.status))
+        if query.task_types is not None and len(query.task_types) == 1:
+            covering.append(self.key(project, family, "type", next(iter(query.task_types))))
+        if not covering:
+            return self.key(project, family)
+        if len(covering) == 1:
+            return covering[0]
+        pipe = self.r.pipeline(transaction=False)
+        for key in covering:
+            pipe.zcard(key)
+        sizes: list[int] = [int(n) for n in pipe.execute()]
+        return covering[sizes.index(min(sizes))]
 
     def _matching(
         self, ids: list[tuple[str, float]], query: TaskQuery, not_before: float
