@@ -143,6 +143,9 @@ def up(settings: Settings) -> int:
         if private:
             redis_url = embedded_redis.start(group, settings.data_dir)
         env = child_env({"IMM_REDIS_URL": redis_url})
+        if private and not os.environ.get("IMM_DEFAULT_PROJECTS", "").strip():
+            # A fresh local install answers the README's example: project "demo" exists.
+            env["IMM_DEFAULT_PROJECTS"] = "demo"
         group.spawn("api", python_argv("imm_engine.cli", "api"), env)
         group.spawn("worker", celery_worker_argv(settings, 0), env)
         group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)

@@ -55,6 +55,9 @@ class Settings:
     notify_max_attempts: int = 12
     notify_max_backoff_s: float = 300.0
     log_level: str = "info"
+    # --- projects ---
+    #: Projects the API creates at start when they do not exist (IMM_DEFAULT_PROJECTS).
+    default_projects: tuple[str, ...] = ()
 
     @property
     def effective_broker_url(self) -> str:
@@ -110,6 +113,8 @@ class Settings:
             notify_max_attempts=g.integer("IMM_NOTIFY_MAX_ATTEMPTS", 12, 1, 1000),
             notify_max_backoff_s=g.number("IMM_NOTIFY_MAX_BACKOFF", 300.0, 0.01, 86400),
             log_level=g.choice("IMM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            # --- projects ---
+            default_projects=_project_names(g.text("IMM_DEFAULT_PROJECTS", "")),
         )
 
 
@@ -211,3 +216,16 @@ def _notify_routes(g: _Reader) -> Routes:
         return parse_routes(topics)
     except ValueError as exc:
         raise SettingsError(f"notification topics: {exc}") from None
+
+
+def _project_names(text: str) -> tuple[str, ...]:
+    import re
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for name in names:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$", name):
+            raise SettingsError(
+                f"IMM_DEFAULT_PROJECTS: {name!r} is not a project name (1-128 letters, digits, "
+                "'-' and '_', starting with a letter or '_')"
+            )
+    return names

@@ -12,10 +12,13 @@ from typing import Any
 import redis
 
 from imm_engine import ids
+from imm_engine.api import project_actions, task_actions
+from imm_engine.api.project_actions import require_project
 from imm_engine.errors import ImmError, invalid, not_found, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.params import Params
 from imm_engine.queue import TaskQueue
+from imm_engine.state.projects import ProjectStore
 from imm_engine.state.store import TaskStore
 from imm_engine.tasktypes import BY_ACTION, BY_TYPE, SubmitContext, TaskTypeSpec
 from imm_engine.tasktypes.base import project_name
@@ -28,6 +31,7 @@ class Services:
     store: TaskStore
     queue: TaskQueue
     submit: SubmitContext
+    projects: ProjectStore
 
 
 Handler = Callable[[Services, Params, str], dict[str, Any]]
@@ -36,6 +40,7 @@ Handler = Callable[[Services, Params, str], dict[str, Any]]
 def create_task(spec: TaskTypeSpec) -> Handler:
     def handler(services: Services, params: Params, request_id: str) -> dict[str, Any]:
         sub = spec.submission(params, services.submit)
+        project = require_project(services, sub.project)
         rec = TaskRecord(
             project=sub.project,
             task_type=spec.task_type,
@@ -48,6 +53,7 @@ def create_task(spec: TaskTypeSpec) -> Handler:
             notification=sub.notification,
             job=sub.job,
             definition=sub.definition,
+            service_role=project.service_role,
         )
         services.store.create(rec)
         try:
@@ -71,8 +77,11 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
     task_id = params.get_str("TaskId", required=True, max_bytes=256) or ""
     if task_type not in BY_TYPE:
         raise invalid("TaskType", f"'{task_type}' is not a task type this server runs")
+    created = require_project(services, project).create_ts
     rec = services.store.get(task_id)
     if rec is None or rec.project != project or rec.task_type != task_type:
+        raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
+    if rec.start_ts < created:  # a task of an earlier, deleted project of the same name
         raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
     with_definition = params.get_bool("RequestDefinition")
     return {
@@ -85,4 +94,6 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
 ACTIONS: dict[str, Handler] = {
     "GetTask": get_task,
     **{action: create_task(spec) for action, spec in BY_ACTION.items()},
+    **project_actions.ACTIONS,
+    **task_actions.ACTIONS,
 }

@@ -22,6 +22,7 @@ from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
+from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import TaskStore
 from imm_engine.tasktypes import SubmitContext
 
@@ -45,7 +46,9 @@ class ImmEndpoint:
             store=TaskStore(client, keys, settings.task_ttl_s),
             queue=TaskQueue(settings),
             submit=SubmitContext(settings.notify_routes, settings.notify_unknown_topic),
+            projects=ProjectStore(client, keys),
         )
+        self.default_projects_ready = False
 
     async def serve(self, request: Request) -> Response:
         request_id = ids.request_id()
@@ -66,6 +69,7 @@ class ImmEndpoint:
                 request.method, request.url.path, request.scope["query_string"], headers, body
             )
             self.auth.authenticate(signed, time.time())
+            self.ensure_default_projects()
             call = read_call(signed)
             handler = ACTIONS.get(call.action)
             if handler is None:
@@ -109,7 +113,22 @@ class ImmEndpoint:
 
     def health(self) -> dict[str, object]:
         self.redis.ping()
+        self.ensure_default_projects()  # healthy only once they exist
         return {"status": "ok"}
+
+    def ensure_default_projects(self) -> None:
+        """Create the IMM_DEFAULT_PROJECTS that do not exist (once per process)."""
+        if self.default_projects_ready:
+            return
+        for name in self.settings.default_projects:
+            if self.services.projects.create(default_project(name)):
+                log.info("created the default project %s", name)
+        self.default_projects_ready = True
+
+
+def default_project(name: str) -> Project:
+    now = time.time()
+    return Project(name=name, create_ts=now, update_ts=now, description="IMM_DEFAULT_PROJECTS")
 
 
 def _too_large(limit: int) -> ApiError:

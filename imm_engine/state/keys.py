@@ -47,3 +47,28 @@ class Keys:
     def queue(self, name: str) -> str:
         """Celery queue name."""
         return f"{self.prefix}.{name}"
+
+    # --- projects and task listing ---
+
+    def task_list_index(
+        self, project: str, family: str, dimension: str = "", value: str = ""
+    ) -> str:
+        """Sorted set: one ListTasks index of a project (imm_engine/state/task_index.py).
+
+        `family` is the sort order (`id`: lexical by TaskId, `start`: by start time in ms,
+        `end`: by end time in ms); `dimension`/`value` narrow it to one task type or status.
+        The start-time index of all tasks is `project_index`, which predates the others.
+        """
+        if family == "start" and not dimension:
+            return self.project_index(project)
+        base = f"{self.prefix}:project:{project}:tasks:{family}"
+        return f"{base}:{dimension}:{value}" if dimension else base
+
+    def project_record(self, project: str) -> str:
+        """Hash: one project (CreateProject's fields)."""
+        return f"{self.prefix}:project:{project}"
+
+    @property
+    def project_names(self) -> str:
+        """Sorted set, every score 0: the names of all projects (ListProjects, by name)."""
+        return f"{self.prefix}:projects"

@@ -9,6 +9,7 @@ that is run twice (a redelivered message) finishes, and notifies, once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import redis
 
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.keys import Keys
+from imm_engine.state.task_index import TaskIndex
 
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'Running' then return 0 end
@@ -30,8 +32,29 @@ for i = 0, n - 1 do
   redis.call('XADD', KEYS[2], '*', 'task_id', ARGV[8], 'event_id', ARGV[9],
              'destination', ARGV[10 + i * 2], 'body', ARGV[11 + i * 2], 'attempt', '0')
 end
+-- ListTasks indexes (imm_engine/state/task_index.py), when KEYS[3..10] are given: out of the
+-- Running sets, into the final status's, with the end time as the end score.
+if #KEYS >= 10 then
+  local id = ARGV[8]
+  local start_ms = math.floor(tonumber(redis.call('HGET', KEYS[1], 'start_ts') or '0') * 1000)
+  local end_ms = math.floor(tonumber(ARGV[4]) * 1000)
+  local ttl = redis.call('PTTL', KEYS[1])
+  for i = 3, 5 do redis.call('ZREM', KEYS[i], id) end
+  redis.call('ZADD', KEYS[6], 0, id)
+  redis.call('ZADD', KEYS[7], start_ms, id)
+  for i = 8, 10 do redis.call('ZADD', KEYS[i], end_ms, id) end
+  for i = 6, 10 do
+    local kttl = redis.call('PTTL', KEYS[i])
+    if ttl > 0 and (kttl == -1 or (kttl >= 0 and kttl < ttl)) then
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+  end
+end
 return 1
 """
+
+#: Every this many creates, a store trims expired entries from the project's ListTasks indexes.
+TRIM_EVERY = 50
 
 _PROGRESS = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'Running' then return 0 end
@@ -53,22 +76,41 @@ class TaskStore:
         self.ttl_s = ttl_s
         self._finish = client.register_script(_FINISH)
         self._progress = client.register_script(_PROGRESS)
+        self.index = TaskIndex(client, keys, ttl_s)
+        self._creates = 0
 
     def create(self, rec: TaskRecord) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        self._queue_create(pipe, rec)
+        pipe.execute()
+        self._creates += 1
+        if self._creates % TRIM_EVERY == 0:
+            # ListTasks trims the project it lists; this bounds the indexes of projects that
+            # are never listed. Best effort: the task is created whatever happens here.
+            with contextlib.suppress(redis.RedisError):
+                self.index.trim(rec.project, time.time())
+
+    def create_many(self, records: Sequence[TaskRecord], batch: int = 500) -> None:
+        """Write many records, `batch` per round trip (imports, tests)."""
+        for i in range(0, len(records), batch):
+            pipe = self.r.pipeline(transaction=False)
+            for rec in records[i : i + batch]:
+                self._queue_create(pipe, rec)
+            pipe.execute()
+
+    def _queue_create(self, pipe: Any, rec: TaskRecord) -> None:
+        """The record and its ListTasks index entries (which also hold the project index)."""
         key = self.keys.task(rec.task_id)
         expire_at = int(rec.start_ts + self.ttl_s)
-        index = self.keys.project_index(rec.project)
-        pipe = self.r.pipeline(transaction=True)
-        pipe.hset(key, mapping=dict(rec.to_fields()))  # type: ignore[arg-type]
+        pipe.hset(key, mapping=dict(rec.to_fields()))
         pipe.expireat(key, expire_at)
-        pipe.zadd(index, {rec.task_id: int(rec.start_ts * 1000)})
-        pipe.expireat(index, expire_at)
-        pipe.execute()
+        self.index.add(pipe, rec)
 
     def delete(self, rec: TaskRecord) -> None:
         pipe = self.r.pipeline(transaction=True)
         pipe.delete(self.keys.task(rec.task_id))
         pipe.zrem(self.keys.project_index(rec.project), rec.task_id)
+        self.index.remove(pipe, rec.project, [rec.task_id])
         pipe.execute()
 
     def get(self, task_id: str) -> TaskRecord | None:
@@ -109,7 +151,9 @@ class TaskStore:
         ]
         for event in events:
             args += [event.destination, event.body]
-        done = self._finish(keys=[self.keys.task(rec.task_id), self.keys.outbox], args=args)
+        keys = [self.keys.task(rec.task_id), self.keys.outbox]
+        keys += self.index.finish_keys(rec, str(status))
+        done = self._finish(keys=keys, args=args)
         return bool(done)
 
 

@@ -27,6 +27,8 @@ ACCESS_KEY_ID = "test-ak"
 ACCESS_KEY_SECRET = "test-secret"
 WEBHOOK_SECRET = "hook-secret"
 TOPIC = "imm-topic"
+#: The project every Service has once started (tasks need an existing project).
+TEST_PROJECT = "test-project"
 
 
 def free_port() -> int:
@@ -159,6 +161,7 @@ class Service:
                 raise RuntimeError(f"imm-engine up exited: {self.log()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    self.ensure_project(TEST_PROJECT)
                     return self
             if time.monotonic() > deadline:
                 raise RuntimeError(f"imm-engine up did not become healthy: {self.log()}")
@@ -166,6 +169,16 @@ class Service:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
+
+    def ensure_project(self, name: str) -> None:
+        """CreateProject through the SDK; a project that already exists is fine."""
+        from alibabacloud_tea_openapi.exceptions import ClientException
+
+        try:
+            self.client().create_project(m.CreateProjectRequest(project_name=name))
+        except ClientException as exc:
+            if exc.code != "ResourceAlreadyExists":
+                raise
 
     def stop(self, timeout: float = 60.0) -> int:
         assert self.proc is not None
