@@ -1,4 +1,4 @@
-"""Submission-time validation of the non-office task types (imm_engine/tasktypes/*), table-driven."""
+"""Submission-time validation of the non-office task types (imm_engine/tasktypes/*)."""
 
 from __future__ import annotations
 
@@ -316,7 +316,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (SRC, _with("Audio.TranscodeAudio.Quality", 50), "Quality"),
         (SRC, _with("Image", {"Sprites": [{"URI": "oss://bkt/s.jpg"}]}), "Sprites"),
         (SRC, _with("Image", {"Snapshots": [{"URI": "oss://bkt/s.jpg", "Number": 2}]}), "{index}"),
-        (SRC, _with("Image", {"Snapshots": [{"URI": "oss://bkt/s/{index}.jpg", "Mode": "keyframe"}]}),
+        (SRC, _with("Image", {"Snapshots": [{"URI": "oss://bkt/{index}.jpg", "Mode": "keyframe"}]}),
          "keyframe"),
         (SRC, _with("URI", "oss://bkt/{nope}"), "nope"),
         (SRC, {"URI": "oss://bkt/x.mp4", "Container": "mp4"}, "produces nothing"),
