@@ -21,8 +21,9 @@ def target_object(params: Params, name: str = "TargetURI", *, required: bool = T
 
 
 def check_keys(item: dict[str, Any], allowed: Iterable[str], where: str) -> None:
-    """Refuse keys this server does not know, rather than ignore them silently."""
-    unknown = sorted(set(item) - set(allowed))
+    """Refuse keys this server does not know, rather than ignore them silently. Empty values
+    (`[]`, `{}`, null: what SDKs send for unset lists) count as absent."""
+    unknown = sorted(k for k in set(item) - set(allowed) if item[k] not in (None, [], {}, ""))
     if unknown:
         raise invalid(where, f"unknown or unsupported field(s) {', '.join(unknown)}")
 

@@ -281,6 +281,13 @@ def test_media_convert_job() -> None:
     }
 
 
+def test_empty_lists_from_the_sdk_count_as_unset() -> None:
+    """The SDK sends `"Subtitles": []` for every source; that is not a request for subtitles."""
+    sources = [{"URI": "oss://bkt/in.mov", "Subtitles": []}]
+    job = media_convert.parse_job(params(Sources=sources, Targets=[MP4]), {})
+    assert job["source"]["URI"] == "oss://bkt/in.mov"
+
+
 def test_media_convert_snapshot_only_target() -> None:
     snaps = {"Snapshots": [{"URI": "oss://bkt/s/{index}.jpg", "Number": 3, "Interval": 1}]}
     job = media_convert.parse_job(params(Sources=SRC, Targets=[{"Image": snaps}]), {})
@@ -303,7 +310,8 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     ("sources", "target", "fragment"),
     [
         (SRC * 2, MP4, "concatenating"),
-        ([{"URI": "oss://bkt/in.mov", "Subtitles": []}], MP4, "Subtitles"),
+        ([{"URI": "oss://bkt/in.mov", "Subtitles": [{"URI": "oss://bkt/s.srt"}]}], MP4,
+         "Subtitles"),
         (SRC, _with("Segment", {"Format": "hls"}), "Segment"),
         (SRC, _with("Speed", 0.5), "Speed"),
         (SRC, _with("Container", "avi"), "Container"),
