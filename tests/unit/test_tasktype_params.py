@@ -343,3 +343,27 @@ def test_media_convert_accepts_options_at_their_defaults() -> None:
     target = _with("Video.TranscodeVideo.ScaleType", "stretch")
     target["Video"]["TranscodeVideo"]["BitrateOption"] = "fixed"
     media_convert.parse_job(params(Sources=SRC, Targets=[target]), {})
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_task_type_settings() -> None:
+    from imm_engine.settings import Settings, SettingsError
+
+    s = Settings.from_env(
+        {
+            "IMM_ARCHIVE_MAX_ENTRIES": "10",
+            "IMM_ARCHIVE_MAX_BYTES": "1000",
+            "IMM_ARCHIVE_MAX_RATIO": "50",
+            "IMM_COMPRESS_MAX_FILES": "7",
+            "IMM_COMPRESS_MAX_BYTES": "2000",
+            "IMM_MEDIA_TIMEOUT": "12.5",
+        }
+    )
+    assert (s.archive_max_entries, s.archive_max_bytes, s.archive_max_ratio) == (10, 1000, 50)
+    assert (s.compress_max_files, s.compress_max_bytes, s.media_timeout_s) == (7, 2000, 12.5)
+    d = Settings.from_env({})
+    assert (d.archive_max_entries, d.archive_max_ratio, d.media_timeout_s) == (80_000, 500, 240.0)
+    with pytest.raises(SettingsError, match="IMM_ARCHIVE_MAX_RATIO"):
+        Settings.from_env({"IMM_ARCHIVE_MAX_RATIO": "1"})

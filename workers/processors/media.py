@@ -170,7 +170,9 @@ class MediaConvert:
 
     def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
-        deadline = Deadline(ctx.settings.media_timeout_s)
+        # Never past the Celery soft time limit, which would end the run without a status.
+        limit = ctx.settings.task_time_limit_s - 60
+        deadline = Deadline(min(ctx.settings.media_timeout_s, limit))
         source = job["source"]
         src_uri = uris.parse_object(source["URI"], "Sources.URI")
         src = ctx.workdir / f"source.{src_uri.ext or 'media'}"
