@@ -144,9 +144,19 @@ def test_audio_to_mp3_and_snapshots(
     assert len(set(frames)) == 3
 
 
-def test_not_a_media_file_fails(service: Service, client: Client, receiver: Receiver) -> None:
+PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"this is not a video" * 100, PLAYLIST],  # a playlist would make ffmpeg open other files
+    ids=["garbage", "hls-playlist"],
+)
+def test_not_a_media_file_fails(
+    service: Service, client: Client, receiver: Receiver, data: bytes
+) -> None:
     run = run_dir()
-    source = service.put(BUCKET, f"{run}/fake.mp4", b"this is not a video" * 100)
+    source = service.put(BUCKET, f"{run}/fake.mp4", data)
     target = T(
         uri=f"oss://{BUCKET}/{run}/out.mp4",
         container="mp4",

@@ -44,7 +44,8 @@ def test_transcode_args_mp4() -> None:
     args = media.transcode_args(Path("in.mov"), Path("out.mp4"), SOURCE, MP4)
     line = " ".join(args)
     assert line.startswith("ffmpeg ")
-    assert "-ss 1.500 -t 2.000 -i in.mov" in line
+    assert "-ss 1.500 -t 2.000 -protocol_whitelist file -format_whitelist mov," in line
+    assert " -i in.mov " in line
     assert "-map 0:v:0? -map 0:a:0?" in line
     assert "-c:v libx264 -vf scale=320:-2 -crf 23" in line
     assert "-c:a aac -b:a 96000 -ar 44100 -ac 2" in line
@@ -84,7 +85,8 @@ def test_snapshot_args_scale_and_format() -> None:
     snap = {"Format": "png", "Width": 160, "Height": None, "ScaleType": "stretch"}
     args = media.snapshot_args(Path("i"), Path("o.png"), 1.25, snap)
     line = " ".join(args)
-    assert "-ss 1.250 -i i -frames:v 1" in line
+    assert "-ss 1.250 -protocol_whitelist file" in line
+    assert "-i i -frames:v 1" in line
     assert "-vf scale=160:-2" in line
     assert "-c:v png" in line
 

@@ -27,6 +27,15 @@ AUDIO_ENCODERS = {
     "vorbis": "libvorbis", "copy": "copy",
 }  # fmt: skip
 BASE = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+#: Demuxers a source may be read with: media files only, never playlists or other indirections
+#: (HLS, DASH, concat, image sequences) that would make ffmpeg open other files or URLs.
+DEMUXERS = (
+    "mov", "mp4", "matroska", "webm", "avi", "flv", "mpegts", "mpeg", "mpegvideo", "mp3",
+    "aac", "wav", "w64", "flac", "ogg", "asf", "mxf", "amr", "ac3", "eac3", "dts", "m4v",
+    "h264", "hevc", "dv", "aiff", "caf", "wv", "ape", "nut", "rm", "gif",
+)  # fmt: skip
+#: Before every `-i`: read local files only, with the demuxers above only.
+INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", ",".join(DEMUXERS)]
 
 
 def _range(source: dict[str, Any]) -> list[str]:
@@ -44,7 +53,7 @@ def transcode_args(
     """The ffmpeg command for one target's media output (pure)."""
     video = None if source.get("DisableVideo") else target.get("Video")
     audio = None if source.get("DisableAudio") else target.get("Audio")
-    args = [*BASE, *_range(source), "-i", str(src)]
+    args = [*BASE, *_range(source), *INPUT_GUARD, "-i", str(src)]
     if video:
         args += ["-map", "0:v:0?"]
     if audio:
@@ -99,7 +108,8 @@ def snapshot_times(snap: dict[str, Any], duration: float) -> list[float]:
 
 
 def snapshot_args(src: Path, out: Path, at: float, snap: dict[str, Any]) -> list[str]:
-    args = [*BASE, "-ss", f"{at:.3f}", "-i", str(src), "-frames:v", "1", "-an", "-sn", "-dn"]
+    args = [*BASE, "-ss", f"{at:.3f}", *INPUT_GUARD, "-i", str(src), "-frames:v", "1"]
+    args += ["-an", "-sn", "-dn"]
     width, height = snap.get("Width"), snap.get("Height")
     if width or height:
         w, h = width or -2, height or -2
@@ -130,7 +140,12 @@ def _timeout(seconds: float) -> TaskFailure:
 def run_tool(args: list[str], deadline: Deadline, what: str) -> str:
     try:
         done = subprocess.run(
-            args, capture_output=True, timeout=deadline.remaining(), check=False, text=True
+            args,
+            capture_output=True,
+            timeout=deadline.remaining(),
+            check=False,
+            text=True,
+            errors="replace",
         )
     except subprocess.TimeoutExpired as exc:
         raise _timeout(deadline.seconds) from exc
@@ -144,8 +159,8 @@ def run_tool(args: list[str], deadline: Deadline, what: str) -> str:
 
 def probe(path: Path, deadline: Deadline) -> dict[str, Any]:
     out = run_tool(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-         str(path)],
+        ["ffprobe", "-v", "error", *INPUT_GUARD, "-print_format", "json", "-show_format",
+         "-show_streams", str(path)],
         deadline,
         "probe",
     )  # fmt: skip
