@@ -239,3 +239,32 @@ def test_splice_stretch_and_transparent_webp(
     assert img.format == "WEBP"
     assert img.size == (80 + 8, 40 + 30 + 8)  # stretch: heights unchanged
     assert img.convert("RGBA").getpixel((1, 1))[3] == 0  # transparent margin
+
+
+def test_splice_too_large_fails_before_decoding(
+    service: Service, client: Client, receiver: Receiver
+) -> None:
+    run = run_dir()
+    a = service.put(BUCKET, f"{run}/a.png", picture((10, 10), RED, "PNG"))
+    Src = m.CreateImageSplicingTaskRequestSources
+    target = f"oss://{BUCKET}/{run}/wide.webp"
+
+    task_id, delivery = submit(
+        client,
+        receiver,
+        client.create_image_splicing_task,
+        m.CreateImageSplicingTaskRequest(
+            sources=[Src(uri=a)] * 5,
+            target_uri=target,
+            direction="horizontal",
+            align=4096,  # 5 x 4096 px wide: past webp's 16383
+            image_format="webp",
+        ),
+    )
+
+    assert "20480x4096" in failed(delivery, "InvalidArgument.TooLarge")
+    assert not service.object(target).exists()
+    task = client.get_task(
+        m.GetTaskRequest(project_name="test-project", task_type="ImageSplicing", task_id=task_id)
+    ).body
+    assert (task.status, task.code) == ("Failed", "InvalidArgument.TooLarge")

@@ -32,6 +32,19 @@ def open_image(path: Path, name: str) -> Image.Image:
     return img
 
 
+def image_size(path: Path, name: str) -> tuple[int, int]:
+    """Width and height from the header alone, before anything is decoded."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return img.size
+    except Image.DecompressionBombError as exc:
+        raise TaskFailure("InvalidFile.TooLarge", f"{name} is too large: {exc}") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise TaskFailure("InvalidFile", f"{name} is not a readable image: {exc}") from exc
+
+
 def rotated(img: Image.Image, degrees: int) -> Image.Image:
     """Rotate clockwise by 0, 90, 180 or 270 degrees (IMM's Rotate)."""
     if degrees == 90:

@@ -15,7 +15,7 @@ from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from workers.processors.base import TaskContext
-from workers.processors.images import MAX_PIXELS, open_image, rotated
+from workers.processors.images import MAX_PIXELS, image_size, open_image, rotated
 from workers.processors.objects import fetch, upload
 
 #: Largest side each output format can hold.
@@ -58,17 +58,19 @@ class ImageSplicing:
         job = rec.job
         target = uris.parse_object(job["target"], "TargetURI")
         fmt: str = job["image_format"]
-        images: list[Image.Image] = []
+        paths = []
+        sizes = []
         for n, source in enumerate(job["sources"], 1):
             uri = uris.parse_object(source["URI"], "Sources.URI")
             src = ctx.workdir / f"image-{n}.{uri.ext}"
             fetch(ctx, uri, src)
-            img = rotated(open_image(src, str(uri)), int(source.get("Rotate", 0)))
-            images.append(img.convert("RGBA"))
-            src.unlink(missing_ok=True)
-            ctx.progress(50 * n / len(job["sources"]))
+            rotate = int(source.get("Rotate", 0))
+            width, height = image_size(src, str(uri))
+            sizes.append((height, width) if rotate in (90, 270) else (width, height))
+            paths.append((src, uri, rotate))
+            ctx.progress(40 * n / len(job["sources"]))
         canvas_size, boxes = layout(
-            [im.size for im in images],
+            sizes,
             vertical=job["direction"] == "vertical",
             align=job.get("align"),
             stretch=job["scale_type"] == "stretch",
@@ -85,9 +87,14 @@ class ImageSplicing:
         background = job["background"]
         colour = (0, 0, 0, 0) if background.lower() == "alpha" else ImageColor.getrgb(background)
         canvas = Image.new("RGBA", canvas_size, colour)
-        for img, (x, y, w, h) in zip(images, boxes, strict=True):
+        # One source decoded at a time: memory is the canvas plus one image.
+        for n, ((src, uri, rotate), (x, y, w, h)) in enumerate(zip(paths, boxes, strict=True)):
+            img = rotated(open_image(src, str(uri)), rotate).convert("RGBA")
             part = img if img.size == (w, h) else img.resize((w, h), Image.Resampling.LANCZOS)
             canvas.alpha_composite(part, (x, y))
+            img.close()
+            src.unlink(missing_ok=True)
+            ctx.progress(40 + 50 * (n + 1) / len(paths))
         out = ctx.workdir / f"out.{fmt}"
         if fmt == "jpg":
             canvas.convert("RGB").save(out, "JPEG", quality=job["quality"])
