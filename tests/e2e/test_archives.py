@@ -84,6 +84,24 @@ def test_compress_a_prefix_keeps_the_keys(
     assert content["TotalSize"] == sum(map(len, expected.values()))
 
 
+def test_compress_into_the_prefix_it_packs_twice(
+    service: Service, client: Client, receiver: Receiver
+) -> None:
+    """A second run (as after a redelivery) must not pack the zip the first one wrote."""
+    run = run_dir()
+    put_tree(service, run, FILES)
+    target = f"oss://{BUCKET}/{run}/src/self.zip"
+    Src = m.CreateFileCompressionTaskRequestSources
+    sources = [Src(uri=f"oss://{BUCKET}/{run}/src/", alias="/")]
+
+    succeeded(compress(client, receiver, sources=sources, target_uri=target))
+    first = zip_contents(service.object(target))
+    succeeded(compress(client, receiver, sources=sources, target_uri=target))
+
+    assert zip_contents(service.object(target)) == first
+    assert sorted(first) == ["a.txt", "b.bin", "c.json"]
+
+
 def test_compress_with_aliases_and_fullname(
     service: Service, client: Client, receiver: Receiver
 ) -> None:

@@ -61,15 +61,18 @@ def matches(ctx: TaskContext, rule: dict[str, str]) -> Iterator[tuple[uris.OssUr
 
 
 def plan(
-    ctx: TaskContext, rules: list[dict[str, str]]
+    ctx: TaskContext, rules: list[dict[str, str]], target: uris.OssUri
 ) -> list[tuple[uris.OssUri, str, ObjectInfo]]:
-    """Every (object, name in the zip) pair, checked against the limits before packing."""
+    """Every (object, name in the zip) pair, checked against the limits before packing.
+    The target itself is left out (a re-run must not pack the zip of the run before)."""
     max_files, max_bytes = ctx.settings.compress_max_files, ctx.settings.compress_max_bytes
     out: list[tuple[uris.OssUri, str, ObjectInfo]] = []
     names: dict[str, str] = {}
     total = 0
     for rule in rules:
         for uri, info in matches(ctx, rule):
+            if uri == target:
+                continue
             name = entry_name(rule, uri.key)
             if name in names and names[name] != str(uri):
                 raise TaskFailure(
@@ -107,7 +110,7 @@ class FileCompression:
             rules = load_manifest(ctx, uris.parse_object(job["manifest"], "SourceManifestURI"))
         else:
             rules = job["rules"]
-        files = plan(ctx, rules)
+        files = plan(ctx, rules, target)
         ctx.progress(5, force=True)
         out = ctx.workdir / "out.zip"
         part = ctx.workdir / "part"
