@@ -23,7 +23,7 @@ def submit(
 ) -> tuple[str, Delivery]:
     """Send a Create*Task request with the official SDK; wait for its completion message."""
     request.project_name = "test-project"
-    request.notification = notification()
+    request.notification = request.notification or notification()
     task_id = call(request).body.task_id
     return task_id, receiver.wait_for(task_id)
 

@@ -18,7 +18,7 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
 from tests.conftest import need
-from tests.e2e.harness import Receiver, Service
+from tests.e2e.harness import TOPIC, Receiver, Service
 from tests.e2e.tasktypes import BUCKET, failed, objects_under, run_dir, submit, succeeded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
@@ -369,7 +369,11 @@ def test_inspection_lists_the_entries(service: Service, client: Client, receiver
         zf.writestr(readme, b"r" * 1000, compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr(zipfile.ZipInfo("../slip.txt", (2024, 2, 3, 4, 5, 6)), b"not extracted")
     source = service.put(BUCKET, f"{run}/listing.zip", buf.getvalue())
-    request = m.CreateArchiveFileInspectionTaskRequest(source_uri=source)
+    details = f"oss://{BUCKET}/{run}/details.json"
+    request = m.CreateArchiveFileInspectionTaskRequest(
+        source_uri=source,
+        notification=m.Notification(mns=m.MNS(topic_name=TOPIC), extended_message_uri=details),
+    )
 
     _, delivery = submit(client, receiver, client.create_archive_file_inspection_task, request)
 
@@ -390,3 +394,7 @@ def test_inspection_lists_the_entries(service: Service, client: Client, receiver
     assert files["docs/readme.txt"]["CompressedSize"] < 1000
     assert content["Truncated"] is False
     assert not (service.storage / BUCKET / "slip.txt").exists()
+    # The full details also land in Notification.ExtendedMessageURI.
+    written = json.loads(service.object(details).read_text())
+    assert [f["Path"] for f in written["Files"]] == list(files)
+    assert written["TaskId"] == content["TaskId"]
