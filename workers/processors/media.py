@@ -74,8 +74,10 @@ def transcode_args(
                 args += ["-g", str(video["GOPSize"])]
             if video.get("PixelFormat"):
                 args += ["-pix_fmt", video["PixelFormat"]]
-            if video["Codec"] == "h265" and target["Container"] in ("mp4", "mov"):
-                args += ["-tag:v", "hvc1"]
+            if video["Codec"] == "h265":
+                args += ["-x265-params", "log-level=error"]
+                if target["Container"] in ("mp4", "mov"):
+                    args += ["-tag:v", "hvc1"]  # what Apple players need
     else:
         args += ["-vn"]
     if audio:
