@@ -65,8 +65,10 @@ class LocalStore:
         top = self.root / bucket
         directory = prefix[: prefix.rfind("/") + 1]
         start = top / directory if directory else top
-        if not start.is_dir() or start.is_symlink():
-            return
+        real_root = os.path.realpath(self.root)
+        inside = os.path.commonpath([real_root, os.path.realpath(start)]) == real_root
+        if not start.is_dir() or not inside:
+            return  # absent, or a link leading out of the storage root
         found: list[tuple[str, ObjectInfo]] = []
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]

@@ -33,3 +33,6 @@ def test_list_prefix_like_oss(tmp_path: Path) -> None:
     assert keys("nothing/") == []
     assert [i.size for _, i in store.list_prefix("bkt", "top")] == [len("top.txt")]
     assert list(store.list_prefix("no-such-bucket", "")) == []
+    assert keys("link/") == []  # a directory link out of the root is not followed
+    (root / "escape").symlink_to(outside)
+    assert list(store.list_prefix("escape", "")) == []  # nor a bucket that is a link
