@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import tarfile
 import zipfile
@@ -287,6 +288,17 @@ def zip_bomb() -> bytes:
     return buf.getvalue()
 
 
+def forged_zip(claims: list[tuple[int, int]]) -> bytes:
+    """A zip of a few KB whose central directory claims each entry is (size, compressed) bytes:
+    the headers lie, so only the sizes read from them can stop it."""
+    data = bytearray(zip_bytes({f"claims-{i}.bin": bytes(1000) for i in range(len(claims))}))
+    at = 0
+    for size, compressed in claims:
+        at = data.index(b"PK\x01\x02", at) + 4
+        struct.pack_into("<II", data, at - 4 + 20, compressed, size)
+    return bytes(data)
+
+
 def many_entries(count: int) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -331,6 +343,9 @@ HOSTILE: list[tuple[str, Any, str]] = [
     ("deep.zip", lambda: zip_bytes({"ok.txt": b"fine", "d/" * 600 + "f.txt": b"deep"}),
      "InvalidFile.UnsafeEntry"),  # the key would pass OSS's 1023 bytes
     ("bomb.zip", zip_bomb, "InvalidFile.CompressionRatio"),
+    ("claims-4gb.zip", lambda: forged_zip([(2**32 - 1, 900)]), "InvalidFile.CompressionRatio"),
+    ("claims-12gb.zip", lambda: forged_zip([(3 * 1024**3, 100 * 1024**2)] * 4),
+     "InvalidFile.UncompressedTooLarge"),
     ("many.zip", lambda: many_entries(80_001), "InvalidFile.TooManyEntries"),
     ("not-an-archive.zip", lambda: b"just text, no archive" * 100,
      "InvalidFile.UnsupportedArchive"),
