@@ -8,6 +8,7 @@ packages=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea
   util-linux
+  ffmpeg zip
 )
 if [[ "${1:-}" == "--with-redis" ]]; then
   packages+=(redis-server)

@@ -58,6 +58,18 @@ class Settings:
     # --- projects ---
     #: Projects the API creates at start when they do not exist (IMM_DEFAULT_PROJECTS).
     default_projects: tuple[str, ...] = ()
+    # --- task types (archives, images, media) ---
+    #: Most entries an archive may hold (FileUncompression, ArchiveFileInspection).
+    archive_max_entries: int = 80_000
+    #: Most bytes an archive may expand to, in total (FileUncompression).
+    archive_max_bytes: int = 10 * 1024**3
+    #: Largest uncompressed/compressed ratio past 1 MiB (zip bombs).
+    archive_max_ratio: int = 500
+    #: Most files and bytes FileCompression packs into one zip.
+    compress_max_files: int = 80_000
+    compress_max_bytes: int = 10 * 1024**3
+    #: Seconds all the ffmpeg runs of one MediaConvert task may take together.
+    media_timeout_s: float = 240.0
 
     @property
     def effective_broker_url(self) -> str:
@@ -115,6 +127,13 @@ class Settings:
             log_level=g.choice("IMM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             # --- projects ---
             default_projects=_project_names(g.text("IMM_DEFAULT_PROJECTS", "")),
+            # --- task types (archives, images, media) ---
+            archive_max_entries=g.integer("IMM_ARCHIVE_MAX_ENTRIES", 80_000, 1, 10_000_000),
+            archive_max_bytes=g.integer("IMM_ARCHIVE_MAX_BYTES", 10 * 1024**3, 1, 1 << 50),
+            archive_max_ratio=g.integer("IMM_ARCHIVE_MAX_RATIO", 500, 2, 1_000_000),
+            compress_max_files=g.integer("IMM_COMPRESS_MAX_FILES", 80_000, 1, 10_000_000),
+            compress_max_bytes=g.integer("IMM_COMPRESS_MAX_BYTES", 10 * 1024**3, 1, 1 << 50),
+            media_timeout_s=g.number("IMM_MEDIA_TIMEOUT", 240.0, 1, 86400),
         )
 
 

@@ -22,7 +22,14 @@ from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
 from imm_engine.tasktypes import TASK_TYPES
 from workers import runner
+from workers.processors.base import Processor
+from workers.processors.compression import FileCompression
+from workers.processors.image_to_pdf import ImageToPDF
+from workers.processors.inspection import ArchiveFileInspection
+from workers.processors.media import MediaConvert
 from workers.processors.office import OfficeConversion
+from workers.processors.splicing import ImageSplicing
+from workers.processors.uncompression import FileUncompression
 from workers.soffice.converter import Converter
 
 log = logging.getLogger("imm_engine.worker")
@@ -33,7 +40,18 @@ keys = Keys(settings.key_prefix)
 app = Celery("imm-engine")
 app.conf.update(celery_config(settings))
 
-PROCESSORS = {p.task_type: p for p in (OfficeConversion(),)}
+PROCESSORS: dict[str, Processor] = {p.task_type: p for p in (OfficeConversion(),)}
+PROCESSORS.update(
+    (p.task_type, p)
+    for p in (
+        ImageToPDF(),
+        FileCompression(),
+        FileUncompression(),
+        ArchiveFileInspection(),
+        ImageSplicing(),
+        MediaConvert(),
+    )
+)
 
 _deps: runner.Deps | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
@@ -58,3 +59,25 @@ class LocalStore:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"cannot write {uri}: {exc.strerror or exc}") from exc
+
+    def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Objects under `prefix` in key order; symbolic links and upload leftovers are skipped."""
+        top = self.root / bucket
+        directory = prefix[: prefix.rfind("/") + 1]
+        start = top / directory if directory else top
+        real_root = os.path.realpath(self.root)
+        inside = os.path.commonpath([real_root, os.path.realpath(start)]) == real_root
+        if not start.is_dir() or not inside:
+            return  # absent, or a link leading out of the storage root
+        found: list[tuple[str, ObjectInfo]] = []
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            for name in filenames:
+                path = Path(dirpath) / name
+                if name.startswith(".imm-upload-") or path.is_symlink():
+                    continue
+                key = path.relative_to(top).as_posix()
+                if key.startswith(prefix):
+                    st = path.stat()
+                    found.append((key, ObjectInfo(size=st.st_size, mtime=st.st_mtime)))
+        yield from sorted(found)
