@@ -55,6 +55,10 @@ class Settings:
     notify_max_attempts: int = 12
     notify_max_backoff_s: float = 300.0
     log_level: str = "info"
+    # --- soffice faults ---
+    #: LibreOffice crashes/hangs on one document before it is quarantined (0: never).
+    quarantine_after: int = 2
+    quarantine_ttl_s: int = 7 * 24 * 3600
 
     @property
     def effective_broker_url(self) -> str:
@@ -110,6 +114,9 @@ class Settings:
             notify_max_attempts=g.integer("IMM_NOTIFY_MAX_ATTEMPTS", 12, 1, 1000),
             notify_max_backoff_s=g.number("IMM_NOTIFY_MAX_BACKOFF", 300.0, 0.01, 86400),
             log_level=g.choice("IMM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            # --- soffice faults ---
+            quarantine_after=g.integer("IMM_QUARANTINE_AFTER", 2, 0, 100),
+            quarantine_ttl_s=g.integer("IMM_QUARANTINE_TTL", 7 * 24 * 3600, 60, 365 * 86400),
         )
 
 

@@ -47,3 +47,9 @@ class Keys:
     def queue(self, name: str) -> str:
         """Celery queue name."""
         return f"{self.prefix}.{name}"
+
+    def quarantine(self, digest: str) -> str:
+        """Hash: LibreOffice crashes and timeouts caused by the document whose SHA-256 is
+        `digest` (`strikes`, `last_code`, `last_task`). Expires `IMM_QUARANTINE_TTL` after
+        the last one (workers/quarantine.py)."""
+        return f"{self.prefix}:quarantine:{digest}"
