@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from imm_engine import ids
+from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
 from imm_engine.errors import ImmError, invalid, not_found, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.params import Params
@@ -79,10 +80,12 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
         "ProjectName": project,
         "EventId": rec.event_id,
         **rec.task_info(with_definition=with_definition),
+        **delivery_summary(services, rec),
     }
 
 
 ACTIONS: dict[str, Handler] = {
     "GetTask": get_task,
     **{action: create_task(spec) for action, spec in BY_ACTION.items()},
+    **DELIVERY_ACTIONS,
 }

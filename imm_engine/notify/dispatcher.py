@@ -191,6 +191,7 @@ class Dispatcher:
         pipe.rpush(log_key, json.dumps(entry))
         pipe.ltrim(log_key, -200, -1)
         pipe.expire(log_key, self.log_ttl_s)
+        pipe.set(self.keys.task_event(task_id), fields["body"], ex=self.log_ttl_s, nx=True)
         if not outcome.ok:
             retry = {**fields, "attempt": str(attempt)}
             if give_up:

@@ -53,3 +53,8 @@ class Keys:
         `digest` (`strikes`, `last_code`, `last_task`). Expires `IMM_QUARANTINE_TTL` after
         the last one (workers/quarantine.py)."""
         return f"{self.prefix}:quarantine:{digest}"
+
+    def task_event(self, task_id: str) -> str:
+        """String: a task's completion message as first sent, kept with the delivery log so
+        the event can be replayed byte for byte (imm_engine/notify/replay.py)."""
+        return f"{self.prefix}:task:{task_id}:event"
