@@ -59,9 +59,7 @@ def list_task_deliveries(services: Services, params: Params, request_id: str) ->
     }
 
 
-def replay_task_notification(
-    services: Services, params: Params, request_id: str
-) -> dict[str, Any]:
+def replay_task_notification(services: Services, params: Params, request_id: str) -> dict[str, Any]:
     rec = _task(services, params)
     wanted = params.get_str("Destination", max_bytes=256)
     if not rec.finished:
