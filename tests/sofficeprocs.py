@@ -63,3 +63,8 @@ def freeze(pid: int, timeout: float = 10.0) -> None:
     while state_of(pid) != "T":
         assert time.monotonic() < deadline, f"pid {pid} did not stop"
         time.sleep(0.01)
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid (a worker's soffice.bin: the Celery pool process that owns it)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

@@ -7,6 +7,11 @@ last strike). From `threshold` strikes on (2 by default) the document is quarant
 for the same bytes fails at once with `InvalidFile.Quarantined`, without starting a
 conversion, so one poisonous document cannot take a worker's LibreOffice down over and over.
 
+A worker process that dies while LibreOffice converts a document (SIGKILL, the kernel's OOM
+killer, the Celery hard time limit) cannot count anything; a marker set before the
+conversion and removed after it lets the task's next run (the message is delivered again)
+count that death as a strike too.
+
 The strike that reaches the threshold also ends its own task: the failure is no longer
 retried. Deleting the key lifts the quarantine.
 """
@@ -80,9 +85,23 @@ class Quarantine:
     def guard(self, src: Path, task_id: str) -> Iterator[None]:
         """Refuse a quarantined `src`; count a crash or hang of the conversion in the block.
 
-        The failure that quarantines the document is made final (not retried)."""
+        The failure that quarantines the document is made final (not retried). A run that
+        finds its own task's marker from an earlier run knows that run's worker died while
+        LibreOffice converted this document (killed, out of memory, time limit): a strike."""
         sha = digest(src)
         self.check(sha)
+        marker = self.keys.converting(sha, task_id)
+        if self.r.exists(marker):
+            strikes = self.strike(sha, "WorkerLost", task_id)
+            if strikes >= self.threshold:
+                self.r.delete(marker)
+                raise TaskFailure(
+                    "ConverterCrashed",
+                    "The worker stopped while LibreOffice converted the document. This "
+                    f"document has now made LibreOffice crash or hang {strikes} times and is "
+                    "quarantined: it will not be converted again.",
+                )
+        self.r.set(marker, str(time.time()), ex=self.ttl_s)
         try:
             yield
         except TaskFailure as failure:
@@ -96,3 +115,5 @@ class Quarantine:
                 f"{failure.message} This document has now made LibreOffice crash or hang "
                 f"{strikes} times and is quarantined: it will not be converted again.",
             ) from failure
+        finally:
+            self.r.delete(marker)

@@ -58,3 +58,8 @@ class Keys:
         """String: a task's completion message as first sent, kept with the delivery log so
         the event can be replayed byte for byte (imm_engine/notify/replay.py)."""
         return f"{self.prefix}:task:{task_id}:event"
+
+    def converting(self, digest: str, task_id: str) -> str:
+        """String: task `task_id` is converting the document `digest` in LibreOffice; found
+        by the next run of the task if the worker died meanwhile (workers/quarantine.py)."""
+        return f"{self.prefix}:quarantine:{digest}:converting:{task_id}"

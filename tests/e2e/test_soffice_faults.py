@@ -28,7 +28,7 @@ from alibabacloud_imm20200930.client import Client
 from imm_engine.models import TaskRecord
 from tests.conftest import need, redis_available
 from tests.e2e.harness import TOPIC, Receiver, Service, notification
-from tests.sofficeprocs import find_soffice, freeze, gone, wait_soffice
+from tests.sofficeprocs import find_soffice, freeze, gone, parent_of, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 
@@ -148,6 +148,18 @@ class Driver:
         os.kill(pid, signal.SIGKILL)
         return task_id, pid
 
+    def convert_and_kill_worker(self, source: str) -> tuple[str, int]:
+        """Submit `source` with soffice frozen, and SIGKILL the worker process that owns
+        soffice once it converts it (soffice dies with it: parent-death signal)."""
+        _, pid = self.healthy()
+        worker = parent_of(pid)
+        freeze(pid)
+        task_id, _ = self.submit(source)
+        self.wait_progress(task_id, 10)
+        time.sleep(1.5)
+        os.kill(worker, signal.SIGKILL)
+        return task_id, worker
+
 
 @pytest.fixture(scope="module")
 def drv(svc: Service, sdk: Client, db: redis.Redis, hooks: Receiver) -> Driver:
@@ -222,3 +234,30 @@ def test_crash_is_retried_once_and_a_second_crash_quarantines_the_document(
     # 4. the next, different document on the same worker succeeds
     _, after = drv.healthy("the worker carries on")
     assert after == soffice
+
+
+def test_a_document_that_kills_the_worker_twice_is_quarantined(drv: Driver) -> None:
+    data = f"worker killer {uuid.uuid4()}\n".encode()
+
+    # the worker dies while converting it: the message is delivered again, the next run
+    # finds the marker its predecessor left, counts a strike, and converts the document
+    first, _ = drv.put_text("", data)
+    task_a, worker_a = drv.convert_and_kill_worker(first)
+    body = drv.wait_final(task_a)
+    assert (body.status, body.code) == ("Succeeded", ""), body.message
+    assert drv.record(task_a).attempts == 2
+    assert gone(worker_a)
+    assert drv.strikes(data) == 1
+
+    # again with the same bytes: quarantined by the run after the second death
+    second, _ = drv.put_text("", data)
+    task_b, _ = drv.convert_and_kill_worker(second)
+    body = drv.wait_final(task_b)
+    assert (body.status, body.code) == ("Failed", "ConverterCrashed"), body.message
+    assert "quarantined" in body.message
+    assert drv.strikes(data) == 2
+
+    third, _ = drv.put_text("", data)
+    task_c, _ = drv.submit(third)
+    assert drv.wait_final(task_c).code == "InvalidFile.Quarantined"
+    drv.healthy("the worker carries on")
