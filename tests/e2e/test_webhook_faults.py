@@ -29,7 +29,7 @@ from darabonba.runtime import RuntimeOptions
 
 from tests.conftest import need, redis_available
 from tests.e2e.harness import Receiver, Service, free_port, notification
-from tests.integration.test_webhook_faults import Hanging
+from tests.hanging import Hanging
 from tests.sofficeprocs import freeze, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]

@@ -5,7 +5,6 @@ given-up events can be replayed (also in bulk, through the CLI)."""
 
 from __future__ import annotations
 
-import http.server
 import itertools
 import json
 import os
@@ -28,6 +27,7 @@ from imm_engine.notify.replay import replay_dead, replay_task
 from imm_engine.notify.routes import parse_routes
 from imm_engine.state.keys import Keys
 from tests.e2e.harness import Receiver, free_port
+from tests.hanging import Hanging
 
 pytestmark = pytest.mark.redis
 
@@ -97,37 +97,6 @@ def seconds(entry: dict[str, Any]) -> float:
     return when.timestamp()
 
 
-class Hanging:
-    """A receiver that accepts the connection and does not answer for `hold_s`."""
-
-    def __init__(self, hold_s: float) -> None:
-        self.hold_s = hold_s
-        self.hits: list[float] = []
-        self.release = threading.Event()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                outer.hits.append(time.time())
-                outer.release.wait(outer.hold_s)
-                self.rfile.read(int(self.headers["content-length"]))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_receiver_down_then_up_backoff_grows_and_is_bounded(redis_url: str, keys: Keys) -> None:
     port = free_port()  # nothing listens there: connection refused
     client, disp = dispatcher(
@@ -138,6 +107,7 @@ def test_receiver_down_then_up_backoff_grows_and_is_bounded(redis_url: str, keys
         with running(disp):
             enqueue(client, keys, "D1", "t")
             wait_until(lambda: len(log(client, keys, "D1")) >= 5, what="5 failed attempts")
+            time.sleep(1.0)  # the receiver comes up in the middle of a wait
             receiver.start()  # the receiver comes up
             delivery = receiver.wait_for("D1", timeout=10)
             wait_until(lambda: log(client, keys, "D1")[-1]["State"] == "Delivered")
@@ -154,10 +124,12 @@ def test_receiver_down_then_up_backoff_grows_and_is_bounded(redis_url: str, keys
     assert delivery.headers["x-imm-delivery-attempt"] == str(last["Attempt"])
     assert len(receiver.for_task("D1")) == 1
     gaps = [seconds(b) - seconds(a) for a, b in itertools.pairwise(entries)]
-    # 1 s, then 2 s, then capped at IMM_NOTIFY_MAX_BACKOFF (2 s); +-20% jitter, +0.4 s polling
-    assert 0.8 <= gaps[0] <= 1.6, gaps
-    assert 1.6 <= gaps[1] <= 2.8, gaps
-    assert all(1.6 <= g <= 2.8 for g in gaps[2:4]), gaps
+    # waits of 1 s, then 2, 4, 8 s capped at IMM_NOTIFY_MAX_BACKOFF (2 s); +-20% jitter and
+    # up to ~0.8 s of polling and load. Uncapped, the third and fourth would be >= 3.2 s.
+    assert len(gaps) >= 5, gaps
+    assert 0.8 <= gaps[0] <= 2.0, gaps
+    assert all(1.6 <= g <= 3.0 for g in gaps[1:5]), gaps
+    assert sum(gaps[1:5]) / 4 > gaps[0], gaps
     assert client.zcard(keys.outbox_retry) == 0 and client.llen(keys.outbox_dead) == 0
 
 
@@ -215,7 +187,7 @@ def test_hanging_receiver_does_not_hold_up_other_destinations(redis_url: str, ke
         slow.stop()
         fast.stop()
     assert took < 2.0, f"fast deliveries waited {took:.1f} s behind the hanging receiver"
-    assert busy <= 2 + 2, "the hanging receiver held more than half the threads"
+    assert busy == 2, "the hanging receiver must hold at most half the threads"
     for i in range(8):
         entries = log(client, keys, f"S{i}")
         assert [e["State"] for e in entries] == ["Failed", "GaveUp"]
