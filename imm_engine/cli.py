@@ -4,6 +4,7 @@ imm-engine up        API + worker + notifier (+ a private Redis when IMM_REDIS_U
 imm-engine api       the HTTP API only
 imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
 imm-engine notifier  the notification dispatcher only
+                     (--replay-dead: queue every given-up event again, then exit)
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument(
         "--no-notifier", action="store_true", help="do not run a notification dispatcher"
     )
-    sub.add_parser("notifier", help="run the notification dispatcher")
+    notifier_cmd = sub.add_parser("notifier", help="run the notification dispatcher")
+    notifier_cmd.add_argument(
+        "--replay-dead",
+        action="store_true",
+        help="queue every event that exhausted its delivery attempts again, then exit",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             return api(settings)
         if args.command == "worker":
             return worker_group(settings, args.concurrency, not args.no_notifier)
+        if getattr(args, "replay_dead", False):
+            return replay_dead(settings)
         return notifier(settings)
     except embedded_redis.RedisUnavailable as exc:
         print(f"imm-engine: {exc}", file=sys.stderr)
@@ -132,6 +140,18 @@ def notifier(settings: Settings) -> int:
         log_ttl_s=settings.task_ttl_s,
     )
     dispatcher.run(stop)
+    return 0
+
+
+def replay_dead(settings: Settings) -> int:
+    from imm_engine.api.app import redis_client
+    from imm_engine.notify.replay import replay_dead as replay
+    from imm_engine.state.keys import Keys
+
+    count = replay(
+        redis_client(settings.redis_url), Keys(settings.key_prefix), log_ttl_s=settings.task_ttl_s
+    )
+    print(f"imm-engine: {count} given-up deliveries queued again", flush=True)
     return 0
 
 

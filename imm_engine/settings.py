@@ -70,6 +70,10 @@ class Settings:
     compress_max_bytes: int = 10 * 1024**3
     #: Seconds all the ffmpeg runs of one MediaConvert task may take together.
     media_timeout_s: float = 240.0
+    # --- soffice faults ---
+    #: LibreOffice crashes/hangs on one document before it is quarantined (0: never).
+    quarantine_after: int = 2
+    quarantine_ttl_s: int = 7 * 24 * 3600
 
     @property
     def effective_broker_url(self) -> str:
@@ -134,6 +138,9 @@ class Settings:
             compress_max_files=g.integer("IMM_COMPRESS_MAX_FILES", 80_000, 1, 10_000_000),
             compress_max_bytes=g.integer("IMM_COMPRESS_MAX_BYTES", 10 * 1024**3, 1, 1 << 50),
             media_timeout_s=g.number("IMM_MEDIA_TIMEOUT", 240.0, 1, 86400),
+            # --- soffice faults ---
+            quarantine_after=g.integer("IMM_QUARANTINE_AFTER", 2, 0, 100),
+            quarantine_ttl_s=g.integer("IMM_QUARANTINE_TTL", 7 * 24 * 3600, 60, 365 * 86400),
         )
 
 

@@ -30,6 +30,7 @@ from workers.processors.media import MediaConvert
 from workers.processors.office import OfficeConversion
 from workers.processors.splicing import ImageSplicing
 from workers.processors.uncompression import FileUncompression
+from workers.quarantine import Quarantine
 from workers.soffice.converter import Converter
 
 log = logging.getLogger("imm_engine.worker")
@@ -79,9 +80,18 @@ def deps() -> runner.Deps:
             store=TaskStore(client, keys, settings.task_ttl_s),
             storage=open_store(settings),
             processors=PROCESSORS,
-            resources={"converter": converter},
+            resources={"converter": converter, "quarantine": quarantine(client)},
         )
     return _deps
+
+
+def quarantine(client: redis.Redis) -> Quarantine | None:
+    """Documents that keep crashing LibreOffice are refused (None: IMM_QUARANTINE_AFTER=0)."""
+    if not settings.quarantine_after:
+        return None
+    return Quarantine(
+        client, keys, threshold=settings.quarantine_after, ttl_s=settings.quarantine_ttl_s
+    )
 
 
 @worker_process_init.connect

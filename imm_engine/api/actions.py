@@ -13,6 +13,7 @@ import redis
 
 from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
+from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
 from imm_engine.api.project_actions import require_project
 from imm_engine.errors import ImmError, invalid, not_found, service_unavailable
 from imm_engine.models import TaskRecord
@@ -88,6 +89,7 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
         "ProjectName": project,
         "EventId": rec.event_id,
         **rec.task_info(with_definition=with_definition),
+        **delivery_summary(services, rec),
     }
 
 
@@ -96,4 +98,5 @@ ACTIONS: dict[str, Handler] = {
     **{action: create_task(spec) for action, spec in BY_ACTION.items()},
     **project_actions.ACTIONS,
     **task_actions.ACTIONS,
+    **DELIVERY_ACTIONS,
 }

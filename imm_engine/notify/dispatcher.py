@@ -77,6 +77,10 @@ class Dispatcher:
         self._promote = client.register_script(_PROMOTE)
         self._busy = 0
         self._lock = threading.Lock()
+        #: Deliveries in flight per destination: a hanging receiver may hold at most half the
+        #: threads; its further events wait (not an attempt) so the others keep flowing.
+        self.per_destination = max(1, threads // 2)
+        self._inflight: dict[str, int] = {}
 
     def ensure_group(self) -> None:
         try:
@@ -109,9 +113,16 @@ class Dispatcher:
                     else:
                         stop.wait(0.05)
                     for entry_id, fields in entries:
+                        dest = fields.get("destination", "")
                         with self._lock:
-                            self._busy += 1
-                        pool.submit(self._deliver_guarded, entry_id, fields)
+                            full = self._inflight.get(dest, 0) >= self.per_destination
+                            if not full:
+                                self._busy += 1
+                                self._inflight[dest] = self._inflight.get(dest, 0) + 1
+                        if full:
+                            self._defer(entry_id, fields)
+                        else:
+                            pool.submit(self._deliver_guarded, entry_id, fields)
                 except redis.RedisError as exc:
                     log.warning("dispatcher: redis unavailable (%s); retrying", exc)
                     stop.wait(1.0)
@@ -155,6 +166,15 @@ class Dispatcher:
         finally:
             with self._lock:
                 self._busy -= 1
+                self._inflight[fields.get("destination", "")] -= 1
+
+    def _defer(self, entry_id: str, fields: dict[str, str], delay_s: float = 0.5) -> None:
+        """Put an entry back for later without attempting it (its destination is busy)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zadd(self.keys.outbox_retry, {json.dumps(fields): time.time() + delay_s})
+        pipe.xack(self.keys.outbox, self.keys.outbox_group, entry_id)
+        pipe.xdel(self.keys.outbox, entry_id)
+        pipe.execute()
 
     def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         attempt = int(fields.get("attempt", "0")) + 1
@@ -192,6 +212,7 @@ class Dispatcher:
         pipe.rpush(log_key, json.dumps(entry))
         pipe.ltrim(log_key, -200, -1)
         pipe.expire(log_key, self.log_ttl_s)
+        pipe.set(self.keys.task_event(task_id), fields["body"], ex=self.log_ttl_s, nx=True)
         if not outcome.ok:
             retry = {**fields, "attempt": str(attempt)}
             if give_up:

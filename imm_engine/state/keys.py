@@ -72,3 +72,19 @@ class Keys:
     def project_names(self) -> str:
         """Sorted set, every score 0: the names of all projects (ListProjects, by name)."""
         return f"{self.prefix}:projects"
+
+    def quarantine(self, digest: str) -> str:
+        """Hash: LibreOffice crashes and timeouts caused by the document whose SHA-256 is
+        `digest` (`strikes`, `last_code`, `last_task`). Expires `IMM_QUARANTINE_TTL` after
+        the last one (workers/quarantine.py)."""
+        return f"{self.prefix}:quarantine:{digest}"
+
+    def task_event(self, task_id: str) -> str:
+        """String: a task's completion message as first sent, kept with the delivery log so
+        the event can be replayed byte for byte (imm_engine/notify/replay.py)."""
+        return f"{self.prefix}:task:{task_id}:event"
+
+    def converting(self, digest: str, task_id: str) -> str:
+        """String: task `task_id` is converting the document `digest` in LibreOffice; found
+        by the next run of the task if the worker died meanwhile (workers/quarantine.py)."""
+        return f"{self.prefix}:quarantine:{digest}:converting:{task_id}"

@@ -90,10 +90,9 @@ def store(service: Service) -> redis.Redis:
 
 
 def task_keys(store: redis.Redis, service: Service) -> set[str]:
+    """The task records (`<prefix>:task:<id>`), without their delivery logs and kept events."""
     prefix = service.env["IMM_KEY_PREFIX"]
-    return {
-        k for k in store.scan_iter(f"{prefix}:task:*", count=1000) if not k.endswith(":deliveries")
-    }
+    return {k for k in store.scan_iter(f"{prefix}:task:*", count=1000) if k.count(":") == 2}
 
 
 @pytest.fixture()

@@ -9,6 +9,9 @@ from workers.retry import MAX_ATTEMPTS, retry_delay
 
 RETRYABLE = TaskFailure("InternalError", "LibreOffice crashed", retryable=True)
 PERMANENT = TaskFailure("InvalidArgument.PageRange", "no page selected")
+CRASHED = TaskFailure("ConverterCrashed", "LibreOffice stopped", retryable=True)
+TIMEOUT = TaskFailure("ConvertTimeout", "did not finish")
+QUARANTINED = TaskFailure("InvalidFile.Quarantined", "quarantined")
 
 CASES = [
     # (failure, runs so far, delay or None)
@@ -18,6 +21,10 @@ CASES = [
     pytest.param(RETRYABLE, 4, None, id="past-the-limit"),
     pytest.param(PERMANENT, 1, None, id="not-retryable"),
     pytest.param(PERMANENT, 2, None, id="not-retryable-later"),
+    pytest.param(CRASHED, 1, 2.0, id="crash-is-retried-once"),
+    pytest.param(CRASHED, 2, None, id="crash-is-not-retried-twice"),
+    pytest.param(TIMEOUT, 1, None, id="timeout-is-not-retried"),
+    pytest.param(QUARANTINED, 1, None, id="quarantined-is-never-retried"),
 ]  # fmt: skip
 
 

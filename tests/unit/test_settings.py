@@ -220,3 +220,32 @@ def test_notify_config_file_refused(tmp_path: Path, content: str, fragment: str)
     with pytest.raises(SettingsError) as err:
         Settings.from_env({"IMM_NOTIFY_CONFIG": str(path)})
     assert fragment in str(err.value)
+
+
+# --- soffice faults ---
+@pytest.mark.parametrize(
+    ("env", "after", "ttl"),
+    [
+        pytest.param({}, 2, 7 * 24 * 3600, id="defaults"),
+        pytest.param({"IMM_QUARANTINE_AFTER": "0"}, 0, 7 * 24 * 3600, id="disabled"),
+        pytest.param({"IMM_QUARANTINE_AFTER": "3", "IMM_QUARANTINE_TTL": "3600"}, 3, 3600,
+                     id="set"),
+    ],
+)  # fmt: skip
+def test_quarantine_settings(env: dict[str, str], after: int, ttl: int) -> None:
+    settings = Settings.from_env(env)
+    assert (settings.quarantine_after, settings.quarantine_ttl_s) == (after, ttl)
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"IMM_QUARANTINE_AFTER": "-1"}, "IMM_QUARANTINE_AFTER=-1 is outside"),
+        ({"IMM_QUARANTINE_TTL": "10"}, "IMM_QUARANTINE_TTL=10 is outside"),
+        ({"IMM_QUARANTINE_AFTER": "two"}, "IMM_QUARANTINE_AFTER='two' is not an integer"),
+    ],
+)
+def test_quarantine_settings_refused(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env(env)
+    assert fragment in str(err.value)

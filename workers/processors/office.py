@@ -8,6 +8,7 @@ for images (and for txt unless LongText), one object for pdf.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, 
 from workers.processors import pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.text import flow
+from workers.quarantine import Quarantine
 from workers.soffice import sniff
 from workers.soffice.converter import Converter, PdfExport
 
@@ -57,13 +59,15 @@ class OfficeConversion:
             pdf_path = ctx.workdir / "converted.pdf"
             try:
                 converter: Converter = ctx.resources["converter"]
-                export = converter.to_pdf(
-                    src,
-                    pdf_path,
-                    password=password,
-                    selection=selection,  # all pages for pdf targets (set at submission)
-                    map_sheets=target_type != "pdf",
-                )
+                quarantine: Quarantine | None = ctx.resources.get("quarantine")
+                with quarantine.guard(src, rec.task_id) if quarantine else nullcontext():
+                    export = converter.to_pdf(
+                        src,
+                        pdf_path,
+                        password=password,
+                        selection=selection,  # all pages for pdf targets (set at submission)
+                        map_sheets=target_type != "pdf",
+                    )
             except TaskFailure as failure:
                 if encrypted and failure.code == "InvalidFile":
                     raise TaskFailure(

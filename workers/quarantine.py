@@ -1,0 +1,119 @@
+"""Documents that keep killing LibreOffice are refused instead of converted again.
+
+A document is identified by the SHA-256 of its bytes (its name and bucket do not matter).
+Each LibreOffice crash (`ConverterCrashed`) or hang (`ConvertTimeout`) while converting it
+is a *strike*, counted in Redis (`<prefix>:quarantine:<sha256>`, expiring `ttl_s` after the
+last strike). From `threshold` strikes on (2 by default) the document is quarantined: a task
+for the same bytes fails at once with `InvalidFile.Quarantined`, without starting a
+conversion, so one poisonous document cannot take a worker's LibreOffice down over and over.
+
+A worker process that dies while LibreOffice converts a document (SIGKILL, the kernel's OOM
+killer, the Celery hard time limit) cannot count anything; a marker set before the
+conversion and removed after it lets the task's next run (the message is delivered again)
+count that death as a strike too.
+
+The strike that reaches the threshold also ends its own task: the failure is no longer
+retried. Deleting the key lifts the quarantine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from imm_engine.errors import TaskFailure
+from imm_engine.state.keys import Keys
+
+log = logging.getLogger("imm_engine.worker")
+
+#: Failures that count as the document's fault: LibreOffice died or hung on it.
+STRIKE_CODES = frozenset({"ConverterCrashed", "ConvertTimeout"})
+QUARANTINED = "InvalidFile.Quarantined"
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Quarantine:
+    def __init__(self, client: redis.Redis, keys: Keys, *, threshold: int, ttl_s: int) -> None:
+        self.r = client
+        self.keys = keys
+        self.threshold = threshold
+        self.ttl_s = ttl_s
+
+    def strikes(self, sha: str) -> int:
+        return int(self.r.hget(self.keys.quarantine(sha), "strikes") or 0)
+
+    def check(self, sha: str) -> None:
+        """Raise `InvalidFile.Quarantined` when the document is quarantined."""
+        strikes = self.strikes(sha)
+        if strikes >= self.threshold:
+            raise TaskFailure(
+                QUARANTINED,
+                f"The document (SHA-256 {sha[:16]}...) made LibreOffice crash or hang "
+                f"{strikes} times; it is quarantined and will not be converted again.",
+            )
+
+    def strike(self, sha: str, code: str, task_id: str) -> int:
+        """Count one crash or hang on the document; returns its strikes so far."""
+        key = self.keys.quarantine(sha)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hincrby(key, "strikes", 1)
+        pipe.hset(key, mapping={"last_code": code, "last_task": task_id, "last_ts": time.time()})
+        pipe.expire(key, self.ttl_s)
+        strikes = int(pipe.execute()[0])
+        log.warning("document %s: strike %d (%s in %s)", sha[:16], strikes, code, task_id)
+        return strikes
+
+    def release(self, sha: str) -> bool:
+        """Lift the quarantine of a document (True if it had strikes)."""
+        return bool(self.r.delete(self.keys.quarantine(sha)))
+
+    @contextmanager
+    def guard(self, src: Path, task_id: str) -> Iterator[None]:
+        """Refuse a quarantined `src`; count a crash or hang of the conversion in the block.
+
+        The failure that quarantines the document is made final (not retried). A run that
+        finds its own task's marker from an earlier run knows that run's worker died while
+        LibreOffice converted this document (killed, out of memory, time limit): a strike."""
+        sha = digest(src)
+        self.check(sha)
+        marker = self.keys.converting(sha, task_id)
+        if self.r.exists(marker):
+            strikes = self.strike(sha, "WorkerLost", task_id)
+            if strikes >= self.threshold:
+                self.r.delete(marker)
+                raise TaskFailure(
+                    "ConverterCrashed",
+                    "The worker stopped while LibreOffice converted the document. This "
+                    f"document has now made LibreOffice crash or hang {strikes} times and is "
+                    "quarantined: it will not be converted again.",
+                )
+        self.r.set(marker, str(time.time()), ex=self.ttl_s)
+        try:
+            yield
+        except TaskFailure as failure:
+            if failure.code not in STRIKE_CODES:
+                raise
+            strikes = self.strike(sha, failure.code, task_id)
+            if strikes < self.threshold:
+                raise
+            raise TaskFailure(
+                failure.code,
+                f"{failure.message} This document has now made LibreOffice crash or hang "
+                f"{strikes} times and is quarantined: it will not be converted again.",
+            ) from failure
+        finally:
+            self.r.delete(marker)
