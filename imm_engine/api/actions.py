@@ -15,14 +15,14 @@ from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
 from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
 from imm_engine.api.project_actions import require_project
-from imm_engine.errors import ImmError, invalid, not_found, service_unavailable
+from imm_engine.api.task_lookup import find_task
+from imm_engine.errors import ImmError, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.params import Params
 from imm_engine.queue import TaskQueue
 from imm_engine.state.projects import ProjectStore
 from imm_engine.state.store import TaskStore
-from imm_engine.tasktypes import BY_ACTION, BY_TYPE, SubmitContext, TaskTypeSpec
-from imm_engine.tasktypes.base import project_name
+from imm_engine.tasktypes import BY_ACTION, SubmitContext, TaskTypeSpec
 
 log = logging.getLogger("imm_engine.api")
 
@@ -73,20 +73,10 @@ def create_task(spec: TaskTypeSpec) -> Handler:
 
 
 def get_task(services: Services, params: Params, request_id: str) -> dict[str, Any]:
-    project = project_name(params)
-    task_type = params.get_str("TaskType", required=True, max_bytes=64) or ""
-    task_id = params.get_str("TaskId", required=True, max_bytes=256) or ""
-    if task_type not in BY_TYPE:
-        raise invalid("TaskType", f"'{task_type}' is not a task type this server runs")
-    created = require_project(services, project).create_ts
-    rec = services.store.get(task_id)
-    if rec is None or rec.project != project or rec.task_type != task_type:
-        raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
-    if rec.start_ts < created:  # a task of an earlier, deleted project of the same name
-        raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
+    rec = find_task(services, params)
     with_definition = params.get_bool("RequestDefinition")
     return {
-        "ProjectName": project,
+        "ProjectName": rec.project,
         "EventId": rec.event_id,
         **rec.task_info(with_definition=with_definition),
         **delivery_summary(services, rec),

@@ -11,27 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ApiError, invalid, not_found
 from imm_engine.models import TaskRecord
 from imm_engine.notify import delivery_log, replay
 from imm_engine.params import Params
-from imm_engine.tasktypes import BY_TYPE
-from imm_engine.tasktypes.base import project_name
 
 if TYPE_CHECKING:
     from imm_engine.api.actions import Services
-
-
-def _task(services: Services, params: Params) -> TaskRecord:
-    project = project_name(params)
-    task_type = params.get_str("TaskType", required=True, max_bytes=64) or ""
-    task_id = params.get_str("TaskId", required=True, max_bytes=256) or ""
-    if task_type not in BY_TYPE:
-        raise invalid("TaskType", f"'{task_type}' is not a task type this server runs")
-    rec = services.store.get(task_id)
-    if rec is None or rec.project != project or rec.task_type != task_type:
-        raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
-    return rec
 
 
 def _destinations(services: Services, rec: TaskRecord) -> list[str]:
@@ -44,7 +31,7 @@ def _entries(services: Services, task_id: str) -> list[dict[str, Any]]:
 
 
 def list_task_deliveries(services: Services, params: Params, request_id: str) -> dict[str, Any]:
-    rec = _task(services, params)
+    rec = find_task(services, params)
     entries = _entries(services, rec.task_id)
     summaries = delivery_log.per_destination(entries, _destinations(services, rec))
     return {
@@ -60,7 +47,7 @@ def list_task_deliveries(services: Services, params: Params, request_id: str) ->
 
 
 def replay_task_notification(services: Services, params: Params, request_id: str) -> dict[str, Any]:
-    rec = _task(services, params)
+    rec = find_task(services, params)
     wanted = params.get_str("Destination", max_bytes=256)
     if not rec.finished:
         raise ApiError(
