@@ -15,15 +15,17 @@ import pymupdf
 
 from imm_engine import pages, uris
 from imm_engine.errors import TaskFailure
-from imm_engine.formats import IMAGE_TARGETS, SOURCE_TYPES, Family
+from imm_engine.formats import IMAGE_TARGETS, PLAIN_TEXT_TYPES, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
 from imm_engine.naming import Namer
 from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
-from workers.processors import pdf_render
+from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
+from workers.processors.image_sources import images_to_pdf
 from workers.processors.text import flow
-from workers.soffice import sniff
+from workers.soffice import comments, sniff
 from workers.soffice.converter import Converter, PdfExport
+from workers.soffice.export_options import ExportOptions
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -43,10 +45,19 @@ class OfficeConversion:
         selection = pages.from_dict(job["pages"])
         password: str = job.get("password", "")
 
-        src = ctx.workdir / f"source.{source_type}"
-        info = fetch(ctx, source, src)
-        ctx.progress(10, force=True)
-        encrypted = check_content(src, source_type, password)
+        # Plain text and source code open in LibreOffice as text whatever their extension.
+        local_ext = "txt" if source_type in PLAIN_TEXT_TYPES else source_type
+        src = ctx.workdir / f"source.{local_ext}"
+        encrypted = False
+        if job.get("sources"):
+            src = ctx.workdir / "sources.pdf"
+            info = images_to_pdf(ctx, job["sources"], src, fetch)
+        else:
+            info = fetch(ctx, source, src)
+            ctx.progress(10, force=True)
+            encrypted = check_content(src, source_type, password)
+            if family == Family.WORD:
+                comments.rewrite(src, src, source_type, show=bool(job.get("show_comments")))
 
         export: PdfExport | None = None
         if family == Family.PDF:
@@ -63,6 +74,7 @@ class OfficeConversion:
                     password=password,
                     selection=selection,  # all pages for pdf targets (set at submission)
                     map_sheets=target_type != "pdf",
+                    options=export_options(job, family),
                 )
             except TaskFailure as failure:
                 if encrypted and failure.code == "InvalidFile":
@@ -91,6 +103,8 @@ class OfficeConversion:
                     "InvalidArgument.PageRange",
                     f"The document has {page_count} pages; none of the requested pages exist.",
                 )
+            if job.get("first_page"):
+                chosen = chosen[:1]
             targets = write_outputs(ctx, doc, pdf_path, namer, job, chosen, export, single)
         finally:
             doc.close()
@@ -175,6 +189,9 @@ def write_outputs(
         upload(ctx, out, target)
         return [target]
 
+    if target_type in IMAGE_TARGETS and job.get("long_picture") and not job.get("first_page"):
+        return write_long_pictures(ctx, doc, namer, job, chosen, export)
+
     targets: list[uris.OssUri] = []
     sub_index = sheet_subindexes(export) if export and export.sheets else {}
     for n, (page, i) in enumerate(chosen, 1):
@@ -200,6 +217,61 @@ def write_outputs(
         out.unlink(missing_ok=True)
         targets.append(target)
         ctx.progress(50 + 49 * n / len(chosen))
+    return targets
+
+
+def export_options(job: dict[str, Any], family: Family) -> ExportOptions | None:
+    """What LibreOffice changes in a spreadsheet before exporting it (None: nothing)."""
+    if family != Family.SPREADSHEET or job["target_type"] == "txt":
+        return None
+    long_layout = bool(job.get("long_picture")) and not job.get("first_page")
+    if not (job.get("sheet") or long_layout or job.get("show_comments")):
+        return None
+    return ExportOptions(
+        sheet=job.get("sheet", {}),
+        long_picture=long_layout,
+        show_comments=bool(job.get("show_comments")),
+    )
+
+
+def write_long_pictures(
+    ctx: TaskContext,
+    doc: pymupdf.Document,
+    namer: Namer,
+    job: dict[str, Any],
+    chosen: list[tuple[int, int]],
+    export: PdfExport | None,
+) -> list[uris.OssUri]:
+    """One image of all chosen pages; for spreadsheets, one image per sheet."""
+    groups: list[tuple[str, str, list[int]]] = []  # (index, sheet name, PDF page indexes)
+    if export and export.sheets:
+        for page, i in chosen:
+            number, name = export.sheets.get(page, (0, ""))
+            if groups and groups[-1][0] == f"{number}_1":
+                groups[-1][2].append(i)
+            else:
+                groups.append((f"{number}_1", name, [i]))
+    else:
+        groups.append(("1", "", [i for _, i in chosen]))
+    targets: list[uris.OssUri] = []
+    fmt: str = job["target_type"]
+    for n, (index, sheet_name, indexes) in enumerate(groups, 1):
+        out = ctx.workdir / f"long-{n}.{fmt}"
+        long_picture.render(
+            doc,
+            indexes,
+            out,
+            fmt=fmt,
+            dpi=job["dpi"],
+            scale=job["scale"],
+            quality=job.get("quality"),
+            crop=bool(export and export.sheets),
+        )
+        target = namer.uri(index=index, autoext=fmt, sheetname=sheet_name)
+        upload(ctx, out, target)
+        out.unlink(missing_ok=True)
+        targets.append(target)
+        ctx.progress(50 + 49 * n / len(groups))
     return targets
 
 

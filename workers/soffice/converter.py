@@ -20,6 +20,7 @@ from typing import Any
 from imm_engine.errors import TaskFailure
 from imm_engine.pages import PageSelection
 from workers.soffice.bridge import import_uno, prop
+from workers.soffice.export_options import ExportOptions
 from workers.soffice.process import (
     OfficeProcess,
     ProfileSlot,
@@ -122,6 +123,7 @@ class Converter:
         password: str,
         selection: PageSelection,
         map_sheets: bool = True,
+        options: ExportOptions | None = None,
     ) -> PdfExport:
         """Export `src` (only the `selection`) to `out`. `map_sheets`: map spreadsheet pages to
         their sheets (the layout is not counted when neither needs it)."""
@@ -143,7 +145,7 @@ class Converter:
         watchdog.start()
         started = time.monotonic()
         try:
-            result = _export(desktop, src, out, password, selection, map_sheets)
+            result = _export(desktop, src, out, password, selection, map_sheets, options)
         except TaskFailure:
             raise
         except Exception as exc:
@@ -173,7 +175,13 @@ class Converter:
 
 
 def _export(
-    desktop: Any, src: Path, out: Path, password: str, selection: PageSelection, map_sheets: bool
+    desktop: Any,
+    src: Path,
+    out: Path,
+    password: str,
+    selection: PageSelection,
+    map_sheets: bool,
+    options: ExportOptions | None = None,
 ) -> PdfExport:
     uno = import_uno()
     props = [
@@ -201,15 +209,23 @@ def _export(
                 "UnsupportedSourceType",
                 "The document opened, but it is not a text, spreadsheet or presentation document.",
             )
-        return _store(uno, doc, export_filter, out, selection, map_sheets)
+        return _store(uno, doc, export_filter, out, selection, map_sheets, options)
     finally:
         with contextlib.suppress(Exception):  # soffice may be gone; the caller finds out
             doc.close(True)
 
 
 def _store(
-    uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection, map_sheets: bool
+    uno: Any,
+    doc: Any,
+    export_filter: str,
+    out: Path,
+    selection: PageSelection,
+    map_sheets: bool,
+    options: ExportOptions | None = None,
 ) -> PdfExport:
+    if options is not None:
+        options.apply(doc, export_filter)
     url = uno.systemPathToFileUrl(str(out))
     is_web = export_filter == "writer_web_pdf_Export"
     is_calc = export_filter == "calc_pdf_Export"
@@ -235,7 +251,8 @@ def _store(
         for page in range(1, page_count + 1):
             rng = {p.Name: p.Value for p in doc.getRenderer(page - 1, doc, ())}.get("SourceRange")
             if rng is not None:
-                sheets[page] = (rng.Sheet + 1, names[rng.Sheet] if rng.Sheet < len(names) else "")
+                number = options.sheet_number(rng.Sheet) if options else rng.Sheet + 1
+                sheets[page] = (number, names[rng.Sheet] if rng.Sheet < len(names) else "")
     return PdfExport(page_count=page_count, pages=pages, sheets=sheets)
 
 
