@@ -1,6 +1,7 @@
 """`Sources`: images, in the order given, become the pages of one PDF (PyMuPDF).
 
-Each image is one page of its own size (72 dpi: a pixel is a point), turned by its `Rotate`.
+Each image is one page of its own size at its own resolution (96 dpi when it records none,
+so ImageDPI 96 gives its pixels back), turned by its `Rotate`.
 The PDF then goes through the same path as a PDF source: png/jpg pages, LongPicture, or the
 PDF itself.
 """
