@@ -9,6 +9,7 @@ Alpha (120 rows x 26 columns of `r<row>c<col>`, many pages), Beta (`BETA-MARK`, 
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from typing import Any
 
@@ -101,6 +102,14 @@ def test_sheet_index_and_count_and_sheetname_in_image_names(convert: Any) -> Non
         ["Beta", "2_1.jpg"],
         ["Gamma", "3_1.jpg"],
     ]
+
+
+def test_pages_count_within_the_selected_sheet(convert: Any) -> None:
+    _, delivery = convert(SHEETS, "png", sheet_index=1, pages="2,3")
+    ok(delivery)
+    assert names(delivery) == ["1_2.png", "1_3.png"]
+    _, later = convert(SHEETS, "png", sheet_index=3, start_page=1, end_page=1)
+    assert names(later) == ["3_1.png"]
 
 
 def test_sheet_index_past_the_last_sheet_fails(convert: Any) -> None:
@@ -383,3 +392,35 @@ def test_options_that_cannot_be_honoured_are_refused(
         client.create_office_conversion_task(m.CreateOfficeConversionTaskRequest(**params))
     assert info.value.code == "InvalidArgument"
     assert fragment in info.value.message
+
+
+# --- every TargetURI placeholder -----------------------------------------------------------
+
+
+def test_every_template_variable(convert: Any, service: Service) -> None:
+    source = service.object(f"oss://{BUCKET}/{SHEETS}")
+    mtime = time.gmtime(source.stat().st_mtime)
+    before = time.time()
+    template = (
+        "oss://{bucket}/vars/{key}/{dirname}/{barename}/{basename}/{ext}/"
+        "{year}-{mon}-{day}T{hour}-{min}-{sec}/{t_year}-{t_mon}-{t_day}T{t_hour}-{t_min}-{t_sec}/"
+        "{tags.team}/{tags.n}/{{lit}}/{sheetname}/{index}.{autoext}"
+    )
+    _, delivery = convert(
+        SHEETS, "png", sheet_index=2, tags={"team": "docs", "n": 3}, target_uri=template
+    )
+    after = time.time()
+    [uri] = targets(delivery)
+    parts = uri[len("oss://") :].split("/")
+    task_times = {
+        time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(t))
+        for t in range(int(before) - 1, int(after) + 2)
+    }
+    assert parts[0] == BUCKET
+    assert parts[1:10] == [
+        "vars", "fixtures", "sheets.xlsx", "fixtures", "sheets", "sheets.xlsx", "xlsx",
+        time.strftime("%Y-%m-%dT%H-%M-%S", mtime), parts[9],
+    ]  # fmt: skip
+    assert parts[9] in task_times
+    assert parts[10:] == ["docs", "3", "{lit}", "Beta", "2_1.png"]
+    assert image(service, uri).format == "PNG"
