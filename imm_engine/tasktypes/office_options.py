@@ -180,8 +180,9 @@ def parse_render_options(
         if family == Family.WORD and source_type not in COMMENT_SOURCES:
             raise invalid(
                 "ShowComments",
-                f"comments of .{source_type} documents cannot be shown by this server; "
-                f"supported for {', '.join(sorted(COMMENT_SOURCES))} (Word) and spreadsheets",
+                f"comments of .{source_type} documents cannot be shown by this server (its "
+                "LibreOffice converts them without comments); supported for "
+                f"{', '.join(sorted(COMMENT_SOURCES))} and spreadsheets",
             )
         job["show_comments"] = True
 

@@ -33,7 +33,7 @@ LETTER_96DPI = (816, 1056)
 
 @pytest.fixture(scope="module", autouse=True)
 def fixtures(service: Service) -> None:
-    for name in ("sheets.xlsx", "comments.docx"):
+    for name in ("sheets.xlsx", "comments.docx", "comments.doc", "comments.rtf"):
         service.put(BUCKET, f"fixtures/{name}", (FIXTURES / name).read_bytes())
 
 
@@ -180,6 +180,20 @@ def test_commented_word_document_to_images(convert: Any, service: Service) -> No
     _, delivery = convert(COMMENTED, "png", show_comments=True)
     ok(delivery)
     assert near(image(service, targets(delivery)[0]).size, LETTER_96DPI)
+
+
+@pytest.mark.parametrize("name", ["comments.doc", "comments.rtf"])
+def test_binary_word_file_with_comments_converts(convert: Any, service: Service, name: str) -> None:
+    """They abort the warm LibreOffice: they are converted with a one-off soffice instead."""
+    started = time.monotonic()
+    _, delivery = convert(f"fixtures/{name}", "png", target_uri=out("{index}.{autoext}"))
+    ok(delivery)
+    assert time.monotonic() - started < 60
+    assert near(image(service, targets(delivery)[0]).size, LETTER_96DPI)
+    _, as_text = convert(f"fixtures/{name}", "txt", long_text=True)
+    text = service.object(targets(as_text)[0]).read_text(encoding="utf-8")
+    assert "Body text of the commented document." in text
+    assert "WORD-COMMENT-TEXT" not in text
 
 
 def test_show_comments_in_spreadsheets(convert: Any, service: Service) -> None:

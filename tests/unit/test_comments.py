@@ -55,7 +55,7 @@ def test_files_without_comments_are_left_alone(tmp_path: Path, corpus: Path) -> 
     assert not (tmp_path / "x.docx").exists()
 
 
-@pytest.mark.parametrize("source_type", ["doc", "rtf", "txt"])
+@pytest.mark.parametrize("source_type", ["rtf", "txt", "pptx"])
 def test_other_types_are_not_touched(docx: Path, tmp_path: Path, source_type: str) -> None:
     assert not comments.rewrite(docx, tmp_path / "x", source_type, show=True)
 
@@ -89,3 +89,28 @@ def test_odt_annotations(tmp_path: Path, show: bool, expected: str) -> None:
     assert expected in xml
     with zipfile.ZipFile(odt) as z:
         assert z.namelist()[0] == "mimetype"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (FIXTURES / "comments.doc", True),
+        (FIXTURES / "comments.rtf", True),
+        (FIXTURES / "comments.docx", False),  # OOXML: rewritten instead
+        (FIXTURES / "truncated.docx", False),
+    ],
+)
+def test_binary_comments_detected(path: Path, expected: bool) -> None:
+    assert comments.binary_has_comments(path) is expected
+
+
+@pytest.mark.parametrize("name", ["fake.doc", "simple.doc", "fake-doc.rtf", "fake-text.txt"])
+def test_binary_files_without_comments(corpus: Path, name: str) -> None:
+    assert not comments.binary_has_comments(corpus / name)
+
+
+def test_docx_named_doc_is_rewritten(docx: Path, tmp_path: Path) -> None:
+    named_doc = tmp_path / "c.doc"
+    shutil.copyfile(docx, named_doc)
+    assert comments.rewrite(named_doc, named_doc, "doc", show=False)
+    assert "commentReference" not in document_xml(named_doc)

@@ -23,7 +23,7 @@ from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.image_sources import images_to_pdf
 from workers.processors.text import flow
-from workers.soffice import comments, sniff
+from workers.soffice import comments, oneshot, sniff
 from workers.soffice.converter import Converter, PdfExport
 from workers.soffice.export_options import ExportOptions
 
@@ -64,6 +64,11 @@ class OfficeConversion:
             pdf_path = src
         elif family == Family.EBOOK:
             pdf_path = ebook_to_pdf(src, ctx.workdir / "converted.pdf")
+        elif oneshot.applies(source_type, password) and comments.binary_has_comments(src):
+            # Binary Word files with comments abort LibreOffice over UNO: convert them with a
+            # one-off soffice from the command line instead (workers/soffice/oneshot.py).
+            binary = ctx.resources["converter"].binary
+            pdf_path = oneshot.to_pdf(binary, src, ctx.workdir, ctx.settings.convert_timeout_s)
         else:
             pdf_path = ctx.workdir / "converted.pdf"
             try:

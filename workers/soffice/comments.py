@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 
+import olefile
+
 OOXML_TYPES = frozenset({"docx", "docm", "dotx", "dotm"})
 ODF_TYPES = frozenset({"odt", "ott"})
+#: Word 97-2003 binary files (Kingsoft WPS writes the same format under its own names).
+WORD_BINARY_TYPES = frozenset({"doc", "dot", "wps", "wpss"})
+_RTF_ANNOTATION = re.compile(rb"\\(?:atnid|atnref|annotation|atrfstart)\b")
 
 _W_RANGE = re.compile(r"<w:commentRange(?:Start|End)\b[^>]*/>")
 _W_REF_RUN = re.compile(
@@ -44,7 +50,9 @@ _TAG = re.compile(r"<[^>]+>")
 def rewrite(src: Path, dest: Path, source_type: str, *, show: bool) -> bool:
     """Write `src` to `dest` with its comments removed (or shown as text). False, and
     nothing written, when the file has no comments or is not a package we can edit."""
-    if source_type in OOXML_TYPES:
+    if source_type in OOXML_TYPES or (
+        source_type in WORD_BINARY_TYPES and zipfile.is_zipfile(src)  # a docx named .doc
+    ):
         return _rewrite_zip(src, dest, _ooxml_parts(src), lambda parts: _ooxml(parts, show))
     if source_type in ODF_TYPES:
         return _rewrite_zip(src, dest, {"content.xml"}, lambda parts: _odf(parts, show))
@@ -138,3 +146,44 @@ def _odf(parts: dict[str, str], show: bool) -> bool:
     content = _O_ANNOTATION_EMPTY.sub("", content)
     parts["content.xml"] = _O_ANNOTATION_END.sub("", content)
     return True
+
+
+def binary_has_comments(src: Path) -> bool:
+    """Whether a Word 97-2003 (or WPS) or RTF file holds comments, which LibreOffice cannot
+    load over UNO (see the module's docstring) and we cannot rewrite. By content, not name:
+    `.doc` files are often RTF."""
+    try:
+        with open(src, "rb") as f:
+            head = f.read(8)
+            if head.lstrip().startswith(b"{\\rtf"):
+                return _RTF_ANNOTATION.search(head + f.read()) is not None
+    except OSError:
+        return False
+    return _doc_annotations(src) > 0
+
+
+def _doc_annotations(src: Path) -> int:
+    """`lcbPlcfandRef` of the Word binary file's FIB: the size of its table of comment
+    references (0: no comments). [MS-DOC] 2.5.1: FibBase (32 bytes), csw + FibRgW97,
+    cslw + FibRgLw97, cbRgFcLcb + FibRgFcLcb97 whose 10th 32-bit field is lcbPlcfandRef."""
+    try:
+        if not olefile.isOleFile(str(src)):
+            return 0
+        with olefile.OleFileIO(str(src)) as ole:
+            if not ole.exists("WordDocument"):
+                return 0
+            with ole.openstream("WordDocument") as stream:
+                fib = stream.read(1024)
+        off = 32
+        (csw,) = struct.unpack_from("<H", fib, off)
+        off += 2 + 2 * csw
+        (cslw,) = struct.unpack_from("<H", fib, off)
+        off += 2 + 4 * cslw
+        (count,) = struct.unpack_from("<H", fib, off)
+        off += 2
+        if count < 5:
+            return 0
+        (lcb,) = struct.unpack_from("<I", fib, off + 9 * 4)
+        return int(lcb)
+    except (OSError, struct.error, ValueError):
+        return 0  # damaged: LibreOffice reports it
