@@ -58,16 +58,20 @@ def render(
     width = max(r.width for r in sizes)
     height = sum(r.height for r in sizes)
     _check(width, height, fmt, len(indexes))
-    canvas = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, height), False)
-    canvas.set_rect(canvas.irect, (255, 255, 255))
-    y = 0
+    pixmaps = []
     for i, clip in zip(indexes, clips, strict=True):
         pix = doc[i].get_pixmap(matrix=matrix, clip=clip, alpha=False)
-        if pix.n != 3:
-            pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
+        pixmaps.append(pix if pix.n == 3 else pymupdf.Pixmap(pymupdf.csRGB, pix))
+    width = max(p.width for p in pixmaps)  # the estimate above can be a pixel off
+    height = sum(p.height for p in pixmaps)
+    canvas = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, height), False)
+    canvas.clear_with(255)  # white (set_rect is pixel by pixel in Python: far slower)
+    y = 0
+    for pix in pixmaps:
         pix.set_origin((width - pix.width) // 2, y)
         canvas.copy(pix, pix.irect)
         y += pix.height
+    pixmaps.clear()
     if fmt == "jpg":
         canvas.save(
             str(out),
