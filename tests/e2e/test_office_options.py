@@ -201,6 +201,8 @@ def test_show_comments_in_spreadsheets(convert: Any, service: Service) -> None:
     assert "BETA-COMMENT-TEXT" not in pdf_text(service, hidden)[1]
     _, shown = convert(SHEETS, "pdf", sheet_index=2, show_comments=True)
     assert "BETA-COMMENT-TEXT" in pdf_text(service, shown)[1]
+    _, as_text = convert(SHEETS, "txt", show_comments=True)
+    assert "BETA-COMMENT-TEXT" in service.object(targets(as_text)[0]).read_text(encoding="utf-8")
 
 
 # --- long pictures, first page, scale --------------------------------------------------------

@@ -227,8 +227,10 @@ def write_outputs(
 
 def export_options(job: dict[str, Any], family: Family) -> ExportOptions | None:
     """What LibreOffice changes in a spreadsheet before exporting it (None: nothing)."""
-    if family != Family.SPREADSHEET or job["target_type"] == "txt":
+    if family != Family.SPREADSHEET:
         return None
+    if job["target_type"] == "txt":  # IMM: one text of every sheet; comments still count
+        return ExportOptions(show_comments=True) if job.get("show_comments") else None
     long_layout = bool(job.get("long_picture")) and not job.get("first_page")
     if not (job.get("sheet") or long_layout or job.get("show_comments")):
         return None
