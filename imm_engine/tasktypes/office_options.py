@@ -40,8 +40,8 @@ TRIM_KEYS = (
     "DisableDeleteUnusedPicture",
     "DisableDeleteUnusedShape",
 )
-#: Image types `Sources` may name: IMM's list but webp, which PyMuPDF's MuPDF cannot decode.
-SOURCE_IMAGE_TYPES = frozenset({"jpg", "jpeg", "jp2", "png", "tif", "tiff", "bmp", "svg"})
+#: Image types `Sources` may name, as IMM lists them.
+SOURCE_IMAGE_TYPES = frozenset({"jpg", "jpeg", "jp2", "png", "tif", "tiff", "webp", "bmp", "svg"})
 MAX_SOURCES = 100
 #: Word sources whose comments we can show (we rewrite their XML before LibreOffice opens them).
 COMMENT_SOURCES = frozenset({"docx", "docm", "dotx", "dotm", "odt", "ott"})
@@ -142,8 +142,6 @@ def parse_sources(params: Params) -> list[dict[str, Any]] | None:
         if not isinstance(uri, str) or not uri:
             raise missing("Sources.URI") if uri is None else invalid("Sources", "URI is not text")
         parsed = uris.parse_object(uri, f"Sources[{n}].URI")
-        if parsed.ext.lower() == "webp":
-            raise invalid("Sources", f"item {n}: webp images are not supported by this server")
         if parsed.ext.lower() not in SOURCE_IMAGE_TYPES:
             raise invalid(
                 "Sources",

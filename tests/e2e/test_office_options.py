@@ -279,13 +279,13 @@ def test_trim_policy_is_accepted(convert: Any) -> None:
 
 def _png(service: Service, name: str, size: tuple[int, int], colour: str) -> str:
     buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, format="PNG")
+    Image.new("RGB", size, colour).save(buf, format="WEBP" if name.endswith(".webp") else "PNG")
     return service.put(BUCKET, f"images/{name}", buf.getvalue())
 
 
 def test_sources_images_become_pdf_pages(client: Any, service: Service, receiver: Any) -> None:
     first = _png(service, "wide.png", (200, 100), "red")
-    second = _png(service, "tall.png", (100, 300), "blue")
+    second = _png(service, "tall.webp", (100, 300), "blue")
     request = m.CreateOfficeConversionTaskRequest(
         project_name="test-project",
         sources=[

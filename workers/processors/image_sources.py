@@ -8,10 +8,12 @@ PDF itself.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pymupdf
+from PIL import Image, UnidentifiedImageError
 
 from imm_engine import uris
 from imm_engine.errors import TaskFailure
@@ -32,11 +34,9 @@ def images_to_pdf(
             info = fetch(ctx, uri, path)
             first = first or info
             try:
-                with pymupdf.open(path) as image:
-                    data = image.convert_to_pdf()
-                with pymupdf.open("pdf", data) as page_pdf:
+                with pymupdf.open("pdf", image_pdf(path)) as page_pdf:
                     pdf.insert_pdf(page_pdf)
-            except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+            except (pymupdf.FileDataError, RuntimeError, ValueError, OSError) as exc:
                 raise TaskFailure(
                     "InvalidFile", f"Sources item {n} ({uri}) is not a readable image: {exc}"
                 ) from exc
@@ -50,3 +50,20 @@ def images_to_pdf(
         pdf.save(out)
     assert first is not None  # Sources is never empty (checked at submission)
     return first
+
+
+def image_pdf(path: Path) -> bytes:
+    """One image as a one-page PDF. MuPDF reads most formats; what it cannot (webp) goes
+    through Pillow as PNG, keeping the image's resolution when it records one."""
+    try:
+        with pymupdf.open(path) as image:
+            return bytes(image.convert_to_pdf())
+    except (pymupdf.FileDataError, RuntimeError) as first:
+        try:
+            with Image.open(path) as img:
+                buf = io.BytesIO()
+                img.save(buf, format="PNG", dpi=img.info.get("dpi", (96, 96)))
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise first from None
+    with pymupdf.open("png", buf.getvalue()) as image:
+        return bytes(image.convert_to_pdf())
