@@ -79,7 +79,7 @@ class OfficeConversion:
                     password=password,
                     selection=selection,  # all pages for pdf targets (set at submission)
                     map_sheets=target_type != "pdf",
-                    options=export_options(job, family),
+                    options=ExportOptions.for_job(job, family),
                 )
             except TaskFailure as failure:
                 if encrypted and failure.code == "InvalidFile":
@@ -223,22 +223,6 @@ def write_outputs(
         targets.append(target)
         ctx.progress(50 + 49 * n / len(chosen))
     return targets
-
-
-def export_options(job: dict[str, Any], family: Family) -> ExportOptions | None:
-    """What LibreOffice changes in a spreadsheet before exporting it (None: nothing)."""
-    if family != Family.SPREADSHEET:
-        return None
-    if job["target_type"] == "txt":  # IMM: one text of every sheet; comments still count
-        return ExportOptions(show_comments=True) if job.get("show_comments") else None
-    long_layout = bool(job.get("long_picture")) and not job.get("first_page")
-    if not (job.get("sheet") or long_layout or job.get("show_comments")):
-        return None
-    return ExportOptions(
-        sheet=job.get("sheet", {}),
-        long_picture=long_layout,
-        show_comments=bool(job.get("show_comments")),
-    )
 
 
 def write_long_pictures(

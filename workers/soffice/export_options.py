@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imm_engine.errors import TaskFailure
+from imm_engine.formats import Family
 from imm_engine.tasktypes.office_options import PAPER_SIZES, sheet_range
 
 #: LongPicture sheets: one page as large as LibreOffice allows (5 m, 1/100 mm), cropped to
@@ -30,6 +31,22 @@ class ExportOptions:
     show_comments: bool = False
     #: Set by `apply`: document sheet number (1-based) of each sheet left, in order.
     kept_sheets: list[int] = field(default_factory=list)
+
+    @classmethod
+    def for_job(cls, job: dict[str, Any], family: Family) -> ExportOptions | None:
+        """What LibreOffice changes in a spreadsheet before exporting it (None: nothing)."""
+        if family != Family.SPREADSHEET:
+            return None
+        if job["target_type"] == "txt":  # IMM: one text of every sheet; comments still count
+            return cls(show_comments=True) if job.get("show_comments") else None
+        long_layout = bool(job.get("long_picture")) and not job.get("first_page")
+        if not (job.get("sheet") or long_layout or job.get("show_comments")):
+            return None
+        return cls(
+            sheet=job.get("sheet", {}),
+            long_picture=long_layout,
+            show_comments=bool(job.get("show_comments")),
+        )
 
     def apply(self, doc: Any, export_filter: str) -> None:
         if export_filter == "calc_pdf_Export":
