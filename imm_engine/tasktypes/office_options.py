@@ -43,8 +43,6 @@ TRIM_KEYS = (
 #: Image types `Sources` may name, as IMM lists them.
 SOURCE_IMAGE_TYPES = frozenset({"jpg", "jpeg", "jp2", "png", "tif", "tiff", "webp", "bmp", "svg"})
 MAX_SOURCES = 100
-#: Word sources whose comments we can show (we rewrite their XML before LibreOffice opens them).
-COMMENT_SOURCES = frozenset({"docx", "docm", "dotx", "dotm", "odt", "ott"})
 
 
 def parse_sheet_options(params: Params) -> dict[str, Any]:
@@ -177,13 +175,6 @@ def parse_render_options(
         job["first_page"] = True
 
     if params.get_bool("ShowComments"):
-        if family == Family.WORD and source_type not in COMMENT_SOURCES:
-            raise invalid(
-                "ShowComments",
-                f"comments of .{source_type} documents cannot be shown by this server (its "
-                "LibreOffice converts them without comments); supported for "
-                f"{', '.join(sorted(COMMENT_SOURCES))} and spreadsheets",
-            )
         job["show_comments"] = True
 
     sheet = parse_sheet_options(params)

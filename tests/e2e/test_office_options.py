@@ -194,6 +194,10 @@ def test_binary_word_file_with_comments_converts(convert: Any, service: Service,
     text = service.object(targets(as_text)[0]).read_text(encoding="utf-8")
     assert "Body text of the commented document." in text
     assert "WORD-COMMENT-TEXT" not in text
+    _, shown = convert(f"fixtures/{name}", "txt", long_text=True, show_comments=True)
+    text = service.object(targets(shown)[0]).read_text(encoding="utf-8")
+    assert "Body text of the commented document." in text
+    assert "WORD-COMMENT-TEXT" in text
 
 
 def test_show_comments_in_spreadsheets(convert: Any, service: Service) -> None:
@@ -390,7 +394,6 @@ def test_other_source_types(
         ({"paper_size": "Z9"}, "PaperSize"),
         ({"sheet_index": 0}, "SheetIndex"),
         ({"max_sheet_row": -1}, "MaxSheetRow"),
-        ({"source_uri": f"oss://{BUCKET}/fake.doc", "show_comments": True}, "ShowComments"),
         ({"target_uri": out("same.png")}, "{index}"),
     ],
 )

@@ -139,6 +139,8 @@ def job_of(**values: str) -> dict[str, Any]:
          {"show_comments": True}),
         ({"SourceURI": "oss://b-1/a.pptx", "TargetType": "png", "ShowComments": "true"},
          {"show_comments": True}),
+        ({"SourceURI": "oss://b-1/a.doc", "TargetType": "png", "ShowComments": "true"},
+         {"show_comments": True}),
     ],
 )  # fmt: skip
 def test_render_options_in_the_job(values: dict[str, str], expected: dict[str, Any]) -> None:
@@ -154,8 +156,6 @@ def test_render_options_in_the_job(values: dict[str, str], expected: dict[str, A
          "LongPicture"),
         ({"SourceURI": "oss://b-1/a.docx", "TargetType": "txt", "FirstPage": "true"},
          "FirstPage"),
-        ({"SourceURI": "oss://b-1/a.doc", "TargetType": "png", "ShowComments": "true"},
-         "ShowComments"),
         ({"SourceURI": "oss://b-1/a.docx", "Sources": '[{"URI": "oss://b-1/a.png"}]',
           "TargetType": "pdf"}, "Sources"),
         ({"Sources": '[{"URI": "oss://b-1/a.png"}]', "TargetType": "txt"}, "TargetType"),

@@ -57,18 +57,15 @@ class OfficeConversion:
             ctx.progress(10, force=True)
             encrypted = check_content(src, source_type, password)
             if family == Family.WORD:
-                comments.rewrite(src, src, source_type, show=bool(job.get("show_comments")))
+                src = prepare_comments(ctx, job, src, source_type, password)
 
         export: PdfExport | None = None
         if family == Family.PDF:
             pdf_path = src
         elif family == Family.EBOOK:
             pdf_path = ebook_to_pdf(src, ctx.workdir / "converted.pdf")
-        elif oneshot.applies(source_type, password) and comments.binary_has_comments(src):
-            # Binary Word files with comments abort LibreOffice over UNO: convert them with a
-            # one-off soffice from the command line instead (workers/soffice/oneshot.py).
-            binary = ctx.resources["converter"].binary
-            pdf_path = oneshot.to_pdf(binary, src, ctx.workdir, ctx.settings.convert_timeout_s)
+        elif src.suffix == ".pdf":  # converted by a one-off soffice (prepare_comments)
+            pdf_path = src
         else:
             pdf_path = ctx.workdir / "converted.pdf"
             try:
@@ -223,6 +220,25 @@ def write_outputs(
         targets.append(target)
         ctx.progress(50 + 49 * n / len(chosen))
     return targets
+
+
+def prepare_comments(
+    ctx: TaskContext, job: dict[str, Any], src: Path, source_type: str, password: str
+) -> Path:
+    """Word sources: no comment may reach the warm LibreOffice (workers/soffice/comments.py).
+    Returns the file to convert: `src` rewritten, or a PDF or docx a one-off soffice made."""
+    show = bool(job.get("show_comments"))
+    if comments.rewrite(src, src, source_type, show=show):
+        return src
+    if not (oneshot.applies(source_type, password) and comments.binary_has_comments(src)):
+        return src
+    binary: str = ctx.resources["converter"].binary
+    timeout = ctx.settings.convert_timeout_s
+    if not show:
+        return oneshot.convert(binary, src, ctx.workdir, timeout, "pdf")
+    docx = oneshot.convert(binary, src, ctx.workdir, timeout, "docx")
+    comments.rewrite(docx, docx, "docx", show=True)
+    return docx
 
 
 def write_long_pictures(

@@ -4,7 +4,9 @@ Binary Word files with comments (doc, wps, rtf, ...) abort a LibreOffice 7.4 wit
 when they are loaded over UNO (see workers/soffice/comments.py), but convert fine from the
 command line, which loads and exports without ever creating the comment windows. Such files
 (found by `comments.binary_has_comments`) are converted this way: a fresh soffice with its
-own profile in the task's directory (about 2-4 s), the whole document, no comments shown.
+own profile in the task's directory (about 2-4 s). Without `ShowComments` straight to PDF
+(the whole document, no comments); with it to docx, whose comments `comments.rewrite` turns
+into text before the warm LibreOffice converts it like any docx.
 """
 
 from __future__ import annotations
@@ -32,8 +34,17 @@ def applies(source_type: str, password: str) -> bool:
     )
 
 
+#: Output type -> LibreOffice's `--convert-to` argument.
+TARGETS = {"pdf": "pdf:writer_pdf_Export", "docx": "docx:MS Word 2007 XML"}
+
+
 def to_pdf(binary: str, src: Path, workdir: Path, timeout_s: float) -> Path:
     """Convert `src` to PDF with a one-off soffice; the PDF's path."""
+    return convert(binary, src, workdir, timeout_s, "pdf")
+
+
+def convert(binary: str, src: Path, workdir: Path, timeout_s: float, target: str) -> Path:
+    """Convert `src` to `target` (pdf, docx) with a one-off soffice; the output's path."""
     out_dir = workdir / "oneshot"
     profile = workdir / "oneshot-profile"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -41,21 +52,21 @@ def to_pdf(binary: str, src: Path, workdir: Path, timeout_s: float) -> Path:
         binary, "--headless", "--invisible", "--nocrashreport", "--nodefault", "--nologo",
         "--nofirststartwizard", "--norestore", "--nolockcheck",
         f"-env:UserInstallation={profile.as_uri()}",
-        "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir), str(src),
+        "--convert-to", TARGETS[target], "--outdir", str(out_dir), str(src),
     ]  # fmt: skip
     env = {**os.environ, "SAL_USE_VCLPLUGIN": "svp", "HOME": str(profile)}
     started = time.monotonic()
     code = _run(args, env, timeout_s)
     if code == EXIT_RESTART:  # a fresh profile was initialised: soffice asks to be run again
         code = _run(args, env, max(1.0, timeout_s - (time.monotonic() - started)))
-    pdf = out_dir / f"{src.stem}.pdf"
-    if code != 0 or not pdf.exists() or pdf.stat().st_size == 0:
+    result = out_dir / f"{src.stem}.{target}"
+    if code != 0 or not result.exists() or result.stat().st_size == 0:
         raise TaskFailure(
             "ConverterCrashed",
             f"LibreOffice could not convert the document (exit status {code} after "
             f"{time.monotonic() - started:.1f} s).",
         )
-    return pdf
+    return result
 
 
 def _run(args: list[str], env: dict[str, str], timeout_s: float) -> int:
