@@ -443,3 +443,30 @@ def test_every_template_variable(convert: Any, service: Service) -> None:
     assert parts[9] in task_times
     assert parts[10:] == ["docs", "3", "{lit}", "Beta", "2_1.png"]
     assert image(service, uri).format == "PNG"
+
+
+# --- every source type IMM lists (spec 2.1 SourceType), each from a real file of its family ---
+
+IMM_TYPES = {
+    "fake.doc": ["doc", "dot", "wps", "wpss"],
+    "fake.docx": ["docx", "docm", "dotm", "dotx"],
+    "fake-power-point.ppt": ["ppt", "pot", "pps", "dps", "dpt", "dpss"],
+    "fake-power-point.pptx": ["pptx", "potx", "ppsx", "pptm", "potm", "ppsm"],
+    "tests-example.xls": ["xls", "xlt", "et", "ett", "ets"],
+    "stanley-cups.xlsx": ["xlsx", "xltx", "xlsb", "xlsm", "xltm"],
+    "stanley-cups.csv": ["csv"],
+    "fake-memo.pdf": ["pdf"],
+}
+
+
+@pytest.mark.parametrize(("source", "ext"), [(s, e) for s, exts in IMM_TYPES.items() for e in exts])
+def test_every_imm_source_type(
+    convert: Any, service: Service, corpus: Any, source: str, ext: str
+) -> None:
+    key = f"types/every/{source.rsplit('.', 1)[0]}.{ext}"
+    service.put(BUCKET, key, (corpus / source).read_bytes())
+    _, delivery = convert(key, "png", pages="1")
+    content = ok(delivery)
+    assert content["PageCount"] >= 1
+    img = image(service, targets(delivery)[0])
+    assert img.width > 300 and img.height > 300
