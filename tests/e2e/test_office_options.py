@@ -152,8 +152,10 @@ def test_paper_size_and_horizontal_paper(convert: Any, service: Service) -> None
     [uri] = targets(delivery)
     assert near(image(service, uri).size, (1587, 1123))  # A3 landscape: 420 x 297 mm
 
-    _, portrait = convert(SHEETS, "png", sheet_index=3, paper_size="A4")
-    assert near(image(service, targets(portrait)[0]).size, A4_96DPI)
+    _, own = convert(SHEETS, "png", sheet_index=3)
+    assert near(image(service, targets(own)[0]).size, A4_96DPI)  # the workbook's paper
+    _, letter = convert(SHEETS, "png", sheet_index=3, paper_size="letter")
+    assert near(image(service, targets(letter)[0]).size, LETTER_96DPI)
 
 
 def test_sheet_options_have_no_effect_on_text_output(convert: Any, service: Service) -> None:
