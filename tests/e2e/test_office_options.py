@@ -104,6 +104,16 @@ def test_sheet_index_and_count_and_sheetname_in_image_names(convert: Any) -> Non
     ]
 
 
+def test_formulas_referring_to_unselected_sheets_keep_their_values(
+    convert: Any, service: Service
+) -> None:
+    _, delivery = convert(SHEETS, "pdf", sheet_index=3)
+    pages, text = pdf_text(service, delivery)
+    assert pages == 1
+    assert "GAMMA-MARK" in text and "BETA-MARK" not in text
+    assert "42" in text.split() and "Err" not in text
+
+
 def test_pages_count_within_the_selected_sheet(convert: Any) -> None:
     _, delivery = convert(SHEETS, "png", sheet_index=1, pages="2,3")
     ok(delivery)

@@ -186,7 +186,7 @@ def _export(
     uno = import_uno()
     props = [
         prop("Hidden", True),  # LibreOffice 7.4 aborts on spreadsheets loaded visible over UNO
-        prop("ReadOnly", True),
+        prop("ReadOnly", not (options and options.hides_sheets)),
         prop("MacroExecutionMode", NEVER_EXECUTE_MACROS),
         prop("UpdateDocMode", NO_UPDATE),
     ]
@@ -251,8 +251,7 @@ def _store(
         for page in range(1, page_count + 1):
             rng = {p.Name: p.Value for p in doc.getRenderer(page - 1, doc, ())}.get("SourceRange")
             if rng is not None:
-                number = options.sheet_number(rng.Sheet) if options else rng.Sheet + 1
-                sheets[page] = (number, names[rng.Sheet] if rng.Sheet < len(names) else "")
+                sheets[page] = (rng.Sheet + 1, names[rng.Sheet] if rng.Sheet < len(names) else "")
     return PdfExport(page_count=page_count, pages=pages, sheets=sheets)
 
 

@@ -1,6 +1,6 @@
 """What a conversion changes in the loaded document before LibreOffice exports it.
 
-Spreadsheets: the sheets outside `SheetIndex`/`SheetCount` are removed; `MaxSheetRow` and
+Spreadsheets: the sheets outside `SheetIndex`/`SheetCount` are hidden; `MaxSheetRow` and
 `MaxSheetColumn` become print areas; `FitToWidth`/`FitToHeight`, `PaperSize` and
 `PaperHorizontal` go into the page styles of the sheets converted; `ShowComments` prints the
 cell comments; `LongPicture` lays each sheet out as one page. Everything happens on the
@@ -29,8 +29,6 @@ class ExportOptions:
     sheet: dict[str, Any] = field(default_factory=dict)
     long_picture: bool = False
     show_comments: bool = False
-    #: Set by `apply`: document sheet number (1-based) of each sheet left, in order.
-    kept_sheets: list[int] = field(default_factory=list)
 
     @classmethod
     def for_job(cls, job: dict[str, Any], family: Family) -> ExportOptions | None:
@@ -52,11 +50,11 @@ class ExportOptions:
         if export_filter == "calc_pdf_Export":
             self._apply_sheets(doc)
 
-    def sheet_number(self, position: int) -> int:
-        """The document's sheet number of the `position`-th (0-based) sheet exported."""
-        if self.kept_sheets and position < len(self.kept_sheets):
-            return self.kept_sheets[position]
-        return position + 1
+    @property
+    def hides_sheets(self) -> bool:
+        """Sheets are hidden, which LibreOffice allows only in a document opened for editing
+        (it is never saved)."""
+        return "index" in self.sheet or "count" in self.sheet
 
     def _apply_sheets(self, doc: Any) -> None:
         sheets = doc.Sheets
@@ -68,15 +66,18 @@ class ExportOptions:
                 f"SheetIndex is {first}, but the workbook has {total} sheet(s).",
             )
         last = total if count is None else min(total, first + count - 1)
-        names = list(sheets.ElementNames)
-        for number in range(total, 0, -1):  # from the end: positions stay valid
-            if not first <= number <= last:
-                sheets.removeByName(names[number - 1])
-        self.kept_sheets = list(range(first, last + 1))
+        chosen = range(first - 1, last)
+        if self.hides_sheets:
+            # Hidden, not removed: formulas that refer to other sheets keep their values.
+            for position in chosen:  # shown first: a workbook needs one visible sheet
+                sheets.getByIndex(position).IsVisible = True
+            for position in range(total):
+                if position not in chosen:
+                    sheets.getByIndex(position).IsVisible = False
 
         styles = doc.StyleFamilies.getByName(PAGE_STYLE_FAMILY)
         done: set[str] = set()
-        for position in range(sheets.getCount()):
+        for position in chosen:
             sheet = sheets.getByIndex(position)
             self._limit_area(sheet, position)
             name = sheet.PageStyle
