@@ -44,9 +44,7 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
     family = SOURCE_TYPES[source_type]
     if sources is not None and target_type == "txt":
         raise invalid("TargetType", "Sources are images: they have no text (txt needs OCR)")
-    options = office_options.parse_render_options(
-        params, family=family, source_type=source_type, target_type=target_type
-    )
+    options = office_options.parse_render_options(params, family=family, target_type=target_type)
 
     if params.get_str("Pages") is not None:
         selection = pages.parse_pages(params.get_str("Pages", max_bytes=4096) or "")

@@ -158,9 +158,7 @@ def parse_sources(params: Params) -> list[dict[str, Any]] | None:
     return out
 
 
-def parse_render_options(
-    params: Params, *, family: Family, source_type: str, target_type: str
-) -> dict[str, Any]:
+def parse_render_options(params: Params, *, family: Family, target_type: str) -> dict[str, Any]:
     """`LongPicture`, `FirstPage`, `ShowComments` and the sheet options, checked against the
     source and target; the job fields they become."""
     job: dict[str, Any] = {}
