@@ -155,7 +155,9 @@ class Converter:
                     "ConvertTimeout",
                     f"The conversion did not finish within {self.convert_timeout_s:.0f} s.",
                 ) from exc
-            if not self.office.alive():
+            # The bridge can report the loss before the dead process can be reaped: a lost
+            # bridge is a crash even if soffice still looks alive for a moment.
+            if not self.office.alive() or _bridge_lost(exc):
                 self.restart("it died during a conversion")
                 raise TaskFailure(
                     "ConverterCrashed",
@@ -262,6 +264,11 @@ def _open_failure(password: str) -> str:
             "or the Password is wrong."
         )
     return "The document cannot be opened: it is damaged or not of its declared type."
+
+
+def _bridge_lost(exc: BaseException) -> bool:
+    """The UNO connection to soffice is gone (soffice died or closed it)."""
+    return type(exc).__name__ == "DisposedException" or "bridge disposed" in _uno_message(exc)
 
 
 def _uno_message(exc: BaseException) -> str:
