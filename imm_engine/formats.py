@@ -35,6 +35,19 @@ SOURCE_TYPES: dict[str, Family] = {
     "epub": Family.EBOOK,
 }  # fmt: skip
 
+#: Plain-text sources beyond IMM's list (source code, markup, configuration, logs): opened by
+#: LibreOffice Writer as plain UTF-8 text, one page after another, in a monospace-free layout.
+PLAIN_TEXT_TYPES = frozenset(
+    {
+        "txt", "text", "log", "md", "markdown", "rst", "json", "xml", "yaml", "yml", "toml",
+        "ini", "cfg", "conf", "properties", "sql", "sh", "bat", "cmd", "ps1", "py", "java",
+        "js", "mjs", "ts", "jsx", "tsx", "c", "h", "cc", "cpp", "hpp", "cs", "go", "rs", "rb",
+        "php", "pl", "kt", "swift", "scala", "lua", "r", "m", "asm", "s", "vue", "css", "scss",
+        "less", "lrc", "srt", "vtt", "tex",
+    }
+)  # fmt: skip
+SOURCE_TYPES.update(dict.fromkeys(PLAIN_TEXT_TYPES, Family.WORD))
+
 TARGET_TYPES = ("png", "jpg", "pdf", "txt")
 #: Older documentation revisions spell txt as "text".
 TARGET_ALIASES = {"text": "txt", "jpeg": "jpg"}

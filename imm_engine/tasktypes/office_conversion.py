@@ -9,26 +9,8 @@ from imm_engine.errors import invalid, missing
 from imm_engine.formats import SOURCE_TYPES, TARGET_ALIASES, TARGET_TYPES
 from imm_engine.naming import source_values
 from imm_engine.params import Params
+from imm_engine.tasktypes import office_options
 from imm_engine.tasktypes.base import TaskTypeSpec, require_one
-
-#: Options this server does not implement yet: refused when set to anything but the default,
-#: rather than silently ignored. (name -> the default value that is accepted)
-NOT_YET: dict[str, Any] = {
-    "LongPicture": False,
-    "FirstPage": False,
-    "FitToHeight": False,
-    "FitToWidth": False,
-    "PaperHorizontal": False,
-    "ShowComments": False,
-}
-NOT_YET_VALUED = (
-    "MaxSheetRow",
-    "MaxSheetColumn",
-    "SheetCount",
-    "SheetIndex",
-    "PaperSize",
-    "Sources",
-)
 
 #: Sample values used to check at submit time that a template renders to a valid URI.
 _SAMPLE = {
@@ -39,10 +21,19 @@ _SAMPLE = {
 
 
 def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
-    source = uris.parse_object(
-        params.get_str("SourceURI", required=True, max_bytes=2048) or "", "SourceURI"
-    )
-    source_type = _source_type(params, source)
+    sources = office_options.parse_sources(params)
+    if sources is not None:
+        if params.get_str("SourceURI") is not None:
+            raise invalid("Sources", "give either SourceURI or Sources, not both")
+        if params.get_str("SourceType") is not None:
+            raise invalid("SourceType", "it does not apply to Sources (images)")
+        source = uris.parse_object(sources[0]["URI"], "Sources")
+        source_type = "pdf"  # the images become the pages of one PDF
+    else:
+        source = uris.parse_object(
+            params.get_str("SourceURI", required=True, max_bytes=2048) or "", "SourceURI"
+        )
+        source_type = _source_type(params, source)
     target_type = params.get_str("TargetType", max_bytes=16)
     if target_type is None:
         raise missing("TargetType")
@@ -50,13 +41,10 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
     if target_type not in TARGET_TYPES:
         raise invalid("TargetType", f"'{target_type}' is not one of {', '.join(TARGET_TYPES)}")
 
-    for name, default in NOT_YET.items():
-        if params.get_bool(name, default) != default:
-            raise invalid(name, "this option is not supported by this server yet")
-    for name in NOT_YET_VALUED:
-        if params.get_str(name) is not None:
-            raise invalid(name, "this option is not supported by this server yet")
-    params.get_json("TrimPolicy", dict)  # LibreOffice exports the used area only: see docs.
+    family = SOURCE_TYPES[source_type]
+    if sources is not None and target_type == "txt":
+        raise invalid("TargetType", "Sources are images: they have no text (txt needs OCR)")
+    options = office_options.parse_render_options(params, family=family, target_type=target_type)
 
     if params.get_str("Pages") is not None:
         selection = pages.parse_pages(params.get_str("Pages", max_bytes=4096) or "")
@@ -66,7 +54,6 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
             params.get_int("EndPage", lo=-(2**31), hi=2**31),
         )
     long_text = params.get_bool("LongText")
-    single_output = target_type == "pdf" or (target_type == "txt" and long_text)
     job: dict[str, Any] = {
         "source": str(source),
         "source_type": source_type,
@@ -78,17 +65,28 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
         "password": params.get_str("Password", max_bytes=512) or "",
         "long_text": long_text,
         "hold_line_feed": params.get_bool("HoldLineFeed"),
+        **options,
     }
+    if sources is not None:
+        job["sources"] = sources
+    single_output = office_options.single_output(job, family)
 
     which = require_one(params, "TargetURI", "TargetURIPrefix")
     if which == "TargetURI":
         text = params.get_str("TargetURI", max_bytes=4096) or ""
         template = templates.parse(text, "TargetURI")
         templates.check(template, templates.OFFICE_VARIABLES, tags, "TargetURI")
-        if not single_output and "index" not in template.variables and not selection.single_page:
+        per_sheet_names = job.get("long_picture") and "sheetname" in template.variables
+        if (
+            not single_output
+            and "index" not in template.variables
+            and not selection.single_page
+            and not per_sheet_names
+        ):
             raise invalid(
                 "TargetURI",
-                f"{target_type} output writes one object per page, so the template needs {{index}}",
+                f"{target_type} output writes one object per page (per sheet with "
+                "LongPicture), so the template needs {index}",
             )
         sample = {**_SAMPLE, **source_values(source), "autoext": target_type}
         templates.render_uri(template, sample, tags, "TargetURI")

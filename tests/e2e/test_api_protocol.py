@@ -94,7 +94,7 @@ def test_invalid_source_uri_is_refused_before_anything_is_queued(
         ({"start_page": 0}, "InvalidArgument"),
         ({"user_data": "x" * 2049}, "InvalidArgument"),
         ({"notification": notification("not-configured")}, "InvalidArgument"),
-        ({"long_picture": True}, "InvalidArgument"),  # not implemented: refused, not ignored
+        ({"long_picture": True}, "InvalidArgument"),  # images only: refused for pdf output
     ],
 )
 def test_invalid_parameters_are_refused(

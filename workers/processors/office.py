@@ -16,16 +16,18 @@ import pymupdf
 
 from imm_engine import pages, uris
 from imm_engine.errors import TaskFailure
-from imm_engine.formats import IMAGE_TARGETS, SOURCE_TYPES, Family
+from imm_engine.formats import IMAGE_TARGETS, PLAIN_TEXT_TYPES, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
 from imm_engine.naming import Namer
 from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
-from workers.processors import pdf_render
+from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
+from workers.processors.image_sources import images_to_pdf
 from workers.processors.text import flow
 from workers.quarantine import Quarantine
-from workers.soffice import sniff
+from workers.soffice import comments, oneshot, sniff
 from workers.soffice.converter import Converter, PdfExport
+from workers.soffice.export_options import ExportOptions
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -45,16 +47,27 @@ class OfficeConversion:
         selection = pages.from_dict(job["pages"])
         password: str = job.get("password", "")
 
-        src = ctx.workdir / f"source.{source_type}"
-        info = fetch(ctx, source, src)
-        ctx.progress(10, force=True)
-        encrypted = check_content(src, source_type, password)
+        # Plain text and source code open in LibreOffice as text whatever their extension.
+        local_ext = "txt" if source_type in PLAIN_TEXT_TYPES else source_type
+        src = ctx.workdir / f"source.{local_ext}"
+        encrypted = False
+        if job.get("sources"):
+            src = ctx.workdir / "sources.pdf"
+            info = images_to_pdf(ctx, job["sources"], src, fetch)
+        else:
+            info = fetch(ctx, source, src)
+            ctx.progress(10, force=True)
+            encrypted = check_content(src, source_type, password)
+            if family == Family.WORD:
+                src = prepare_comments(ctx, job, src, source_type, password)
 
         export: PdfExport | None = None
         if family == Family.PDF:
             pdf_path = src
         elif family == Family.EBOOK:
             pdf_path = ebook_to_pdf(src, ctx.workdir / "converted.pdf")
+        elif src.suffix == ".pdf":  # converted by a one-off soffice (prepare_comments)
+            pdf_path = src
         else:
             pdf_path = ctx.workdir / "converted.pdf"
             try:
@@ -67,6 +80,7 @@ class OfficeConversion:
                         password=password,
                         selection=selection,  # all pages for pdf targets (set at submission)
                         map_sheets=target_type != "pdf",
+                        options=ExportOptions.for_job(job, family),
                     )
             except TaskFailure as failure:
                 if encrypted and failure.code == "InvalidFile":
@@ -95,6 +109,8 @@ class OfficeConversion:
                     "InvalidArgument.PageRange",
                     f"The document has {page_count} pages; none of the requested pages exist.",
                 )
+            if job.get("first_page"):
+                chosen = chosen[:1]
             targets = write_outputs(ctx, doc, pdf_path, namer, job, chosen, export, single)
         finally:
             doc.close()
@@ -179,6 +195,9 @@ def write_outputs(
         upload(ctx, out, target)
         return [target]
 
+    if target_type in IMAGE_TARGETS and job.get("long_picture") and not job.get("first_page"):
+        return write_long_pictures(ctx, doc, namer, job, chosen, export)
+
     targets: list[uris.OssUri] = []
     sub_index = sheet_subindexes(export) if export and export.sheets else {}
     for n, (page, i) in enumerate(chosen, 1):
@@ -204,6 +223,66 @@ def write_outputs(
         out.unlink(missing_ok=True)
         targets.append(target)
         ctx.progress(50 + 49 * n / len(chosen))
+    return targets
+
+
+def prepare_comments(
+    ctx: TaskContext, job: dict[str, Any], src: Path, source_type: str, password: str
+) -> Path:
+    """Word sources: no comment may reach the warm LibreOffice (workers/soffice/comments.py).
+    Returns the file to convert: `src` rewritten, or a PDF or docx a one-off soffice made."""
+    show = bool(job.get("show_comments"))
+    if comments.rewrite(src, src, source_type, show=show):
+        return src
+    if not (oneshot.applies(source_type, password) and comments.binary_has_comments(src)):
+        return src
+    binary: str = ctx.resources["converter"].binary
+    timeout = ctx.settings.convert_timeout_s
+    if not show:
+        return oneshot.convert(binary, src, ctx.workdir, timeout, "pdf")
+    docx = oneshot.convert(binary, src, ctx.workdir, timeout, "docx")
+    comments.rewrite(docx, docx, "docx", show=True)
+    return docx
+
+
+def write_long_pictures(
+    ctx: TaskContext,
+    doc: pymupdf.Document,
+    namer: Namer,
+    job: dict[str, Any],
+    chosen: list[tuple[int, int]],
+    export: PdfExport | None,
+) -> list[uris.OssUri]:
+    """One image of all chosen pages; for spreadsheets, one image per sheet."""
+    groups: list[tuple[str, str, list[int]]] = []  # (index, sheet name, PDF page indexes)
+    if export and export.sheets:
+        for page, i in chosen:
+            number, name = export.sheets.get(page, (0, ""))
+            if groups and groups[-1][0] == f"{number}_1":
+                groups[-1][2].append(i)
+            else:
+                groups.append((f"{number}_1", name, [i]))
+    else:
+        groups.append(("1", "", [i for _, i in chosen]))
+    targets: list[uris.OssUri] = []
+    fmt: str = job["target_type"]
+    for n, (index, sheet_name, indexes) in enumerate(groups, 1):
+        out = ctx.workdir / f"long-{n}.{fmt}"
+        long_picture.render(
+            doc,
+            indexes,
+            out,
+            fmt=fmt,
+            dpi=job["dpi"],
+            scale=job["scale"],
+            quality=job.get("quality"),
+            crop=bool(export and export.sheets),
+        )
+        target = namer.uri(index=index, autoext=fmt, sheetname=sheet_name)
+        upload(ctx, out, target)
+        out.unlink(missing_ok=True)
+        targets.append(target)
+        ctx.progress(50 + 49 * n / len(groups))
     return targets
 
 

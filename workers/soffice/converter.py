@@ -20,6 +20,7 @@ from typing import Any
 from imm_engine.errors import TaskFailure
 from imm_engine.pages import PageSelection
 from workers.soffice.bridge import import_uno, prop
+from workers.soffice.export_options import ExportOptions
 from workers.soffice.process import (
     OfficeProcess,
     ProfileSlot,
@@ -122,6 +123,7 @@ class Converter:
         password: str,
         selection: PageSelection,
         map_sheets: bool = True,
+        options: ExportOptions | None = None,
     ) -> PdfExport:
         """Export `src` (only the `selection`) to `out`. `map_sheets`: map spreadsheet pages to
         their sheets (the layout is not counted when neither needs it)."""
@@ -143,7 +145,7 @@ class Converter:
         watchdog.start()
         started = time.monotonic()
         try:
-            result = _export(desktop, src, out, password, selection, map_sheets)
+            result = _export(desktop, src, out, password, selection, map_sheets, options)
         except TaskFailure:
             raise
         except Exception as exc:
@@ -175,12 +177,18 @@ class Converter:
 
 
 def _export(
-    desktop: Any, src: Path, out: Path, password: str, selection: PageSelection, map_sheets: bool
+    desktop: Any,
+    src: Path,
+    out: Path,
+    password: str,
+    selection: PageSelection,
+    map_sheets: bool,
+    options: ExportOptions | None = None,
 ) -> PdfExport:
     uno = import_uno()
     props = [
         prop("Hidden", True),  # LibreOffice 7.4 aborts on spreadsheets loaded visible over UNO
-        prop("ReadOnly", True),
+        prop("ReadOnly", not (options and options.hides_sheets)),
         prop("MacroExecutionMode", NEVER_EXECUTE_MACROS),
         prop("UpdateDocMode", NO_UPDATE),
     ]
@@ -203,15 +211,23 @@ def _export(
                 "UnsupportedSourceType",
                 "The document opened, but it is not a text, spreadsheet or presentation document.",
             )
-        return _store(uno, doc, export_filter, out, selection, map_sheets)
+        return _store(uno, doc, export_filter, out, selection, map_sheets, options)
     finally:
         with contextlib.suppress(Exception):  # soffice may be gone; the caller finds out
             doc.close(True)
 
 
 def _store(
-    uno: Any, doc: Any, export_filter: str, out: Path, selection: PageSelection, map_sheets: bool
+    uno: Any,
+    doc: Any,
+    export_filter: str,
+    out: Path,
+    selection: PageSelection,
+    map_sheets: bool,
+    options: ExportOptions | None = None,
 ) -> PdfExport:
+    if options is not None:
+        options.apply(doc, export_filter)
     url = uno.systemPathToFileUrl(str(out))
     is_web = export_filter == "writer_web_pdf_Export"
     is_calc = export_filter == "calc_pdf_Export"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
+from imm_engine.formats import PLAIN_TEXT_TYPES
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: Stream names of an encrypted OOXML package (ECMA-376 agile/standard encryption), UTF-16LE.
@@ -79,7 +81,7 @@ _OLE_TYPES = {
     "doc", "dot", "wps", "wpss", "xls", "xlt", "et", "ett", "ets", "ppt", "pot", "pps",
     "dps", "dpt", "dpss",
 }  # fmt: skip
-_TEXT_TYPES = {"txt", "csv", "html", "htm", "rtf"}
+_TEXT_TYPES = {"txt", "csv", "html", "htm", "rtf"} | PLAIN_TEXT_TYPES
 
 
 def mismatch(declared: str, kind: Kind) -> str | None:
