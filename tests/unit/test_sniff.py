@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from workers.soffice.sniff import OLE_MAGIC, Kind, is_encrypted_ooxml, kind_of, mismatch
+from workers.soffice.sniff import (
+    OLE_HEADERS,
+    OLE_MAGIC,
+    Kind,
+    is_encrypted_ooxml,
+    kind_of,
+    mismatch,
+)
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(
@@ -20,7 +27,10 @@ KINDS = [
     pytest.param(b"", Kind.EMPTY, id="empty"),
     pytest.param(b"PK\x03\x04\x14\x00\x06\x00", Kind.ZIP, id="zip-local-header"),
     pytest.param(b"PK\x05\x06" + b"\x00" * 18, Kind.ZIP, id="zip-empty-archive"),
-    pytest.param(OLE_MAGIC + b"\x00" * 24, Kind.OLE, id="ole"),
+    pytest.param(OLE_MAGIC + b"\x00" * 18 + OLE_HEADERS[0], Kind.OLE, id="ole"),
+    pytest.param(OLE_MAGIC + b"\x00" * 18 + OLE_HEADERS[1], Kind.OLE, id="ole-v4"),
+    pytest.param(OLE_MAGIC + b"\x00" * 24, Kind.BINARY, id="ole-magic-without-header"),
+    pytest.param(OLE_MAGIC + b"\x5a" * 200, Kind.BINARY, id="ole-magic-then-noise"),
     pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", Kind.PDF, id="pdf"),
     pytest.param(b"\xef\xbb\xbf  \r\n%PDF-1.4\n", Kind.PDF, id="pdf-after-bom-and-space"),
     pytest.param(b"\x00" * 100 + b"%PDF-1.4\n", Kind.PDF, id="pdf-after-junk"),
@@ -136,3 +146,30 @@ def test_corpus_files(name: str, kind: Kind, encrypted: bool) -> None:
     assert kind_of(path.read_bytes()[:8192]) == kind
     assert is_encrypted_ooxml(path) is encrypted
     assert mismatch(path.suffix[1:], kind) is None
+
+
+# --- compound_file_problem (hostile input) -----------------------------------------------
+
+
+def test_sound_compound_files_pass(corpus: Path) -> None:
+    from workers.soffice.sniff import compound_file_problem
+
+    for name in ("fake.doc", "tests-example.xls", "fake-power-point.ppt"):
+        assert compound_file_problem(corpus / name) is None, name
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(OLE_MAGIC + bytes(18) + OLE_HEADERS[0], id="header-only"),
+        pytest.param(OLE_MAGIC + bytes(18) + OLE_HEADERS[0] + bytes(20000), id="zeros"),
+        pytest.param(OLE_MAGIC + bytes(18) + OLE_HEADERS[0] + b"\xff" * 20000, id="noise"),
+        pytest.param(OLE_MAGIC + bytes(8), id="truncated"),
+    ],
+)
+def test_unsound_compound_files_are_named(tmp_path: Path, data: bytes) -> None:
+    from workers.soffice.sniff import compound_file_problem
+
+    path = tmp_path / "x.doc"
+    path.write_bytes(data)
+    assert compound_file_problem(path)

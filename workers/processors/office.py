@@ -123,7 +123,10 @@ def check_content(src: Path, source_type: str, password: str) -> bool:
     """Refuse content that cannot be of its declared type; True when it is encrypted OOXML."""
     with open(src, "rb") as f:
         head = f.read(65536)
-    problem = sniff.mismatch(source_type, sniff.kind_of(head))
+    kind = sniff.kind_of(head)
+    problem = sniff.mismatch(source_type, kind)
+    if problem is None and kind == sniff.Kind.OLE:
+        problem = sniff.compound_file_problem(src)
     if problem:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."

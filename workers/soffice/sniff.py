@@ -7,10 +7,15 @@ fails with a clear code instead of converting into garbage.
 
 from __future__ import annotations
 
+import struct
 from enum import StrEnum
 from pathlib import Path
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The fixed fields of a compound file header after the magic (MS-CFB 2.2): major version 3
+#: with 512-byte sectors or 4 with 4096-byte sectors, byte order FFFE, 64-byte mini sectors.
+#: The magic alone followed by noise is not a compound file (LibreOffice would "convert" it).
+OLE_HEADERS = (b"\x03\x00\xfe\xff\x09\x00\x06\x00", b"\x04\x00\xfe\xff\x0c\x00\x06\x00")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: Stream names of an encrypted OOXML package (ECMA-376 agile/standard encryption), UTF-16LE.
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -33,7 +38,7 @@ def kind_of(head: bytes) -> Kind:
     if head.startswith(ZIP_MAGIC):
         return Kind.ZIP
     if head.startswith(OLE_MAGIC):
-        return Kind.OLE
+        return Kind.OLE if head[0x1A:0x22] in OLE_HEADERS else Kind.BINARY
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF"):
         return Kind.PDF
     if b"%PDF-" in head[:1024] and not looks_like_text(head):  # readers allow leading junk
@@ -57,6 +62,30 @@ def looks_like_text(head: bytes) -> bool:
             return True
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
     return controls / max(1, len(sample)) < 0.05  # legacy 8-bit text encodings
+
+
+def compound_file_problem(path: Path) -> str | None:
+    """Why an OLE compound file is not sound, or None: its root directory entry must exist.
+
+    A valid header followed by noise would otherwise be opened by LibreOffice as text.
+    """
+    with open(path, "rb") as f:
+        head = f.read(512)
+        if len(head) < 0x34:
+            return "the compound file header is truncated"
+        shift = struct.unpack_from("<H", head, 0x1E)[0]
+        if shift not in (9, 12):
+            return "the compound file header has an impossible sector size"
+        first_dir = struct.unpack_from("<I", head, 0x30)[0]
+        offset = (first_dir + 1) << shift
+        f.seek(offset)
+        entry = f.read(128)
+    if len(entry) < 128:
+        return "its directory lies past the end of the file"
+    name_length = struct.unpack_from("<H", entry, 0x40)[0]
+    if entry[0x42] != 5 or name_length > 64 or name_length % 2:  # 5: the root storage
+        return "its directory has no root entry"
+    return None
 
 
 def is_encrypted_ooxml(path: Path) -> bool:
