@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from imm_engine.tasktypes import BY_ACTION, BY_TYPE, SubmitContext, TaskTypeSpec
 from imm_engine.tasktypes.base import project_name
 
 log = logging.getLogger("imm_engine.api")
+
+#: What `ids.task_id` makes (`OfficeConversion-<uuid4>`), and nothing with `:` or `*`.
+TASK_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9_.-]{1,200}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
     task_id = params.get_str("TaskId", required=True, max_bytes=256) or ""
     if task_type not in BY_TYPE:
         raise invalid("TaskType", f"'{task_type}' is not a task type this server runs")
-    rec = services.store.get(task_id)
+    # Only an id of our shape is looked up: `<id>:deliveries` names another kind of key.
+    rec = services.store.get(task_id) if TASK_ID.fullmatch(task_id) else None
     if rec is None or rec.project != project or rec.task_type != task_type:
         raise not_found("task", f"No task {task_id} of type {task_type} in project {project}.")
     with_definition = params.get_bool("RequestDefinition")

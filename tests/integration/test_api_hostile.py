@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,12 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # Starlette 1.x suggests httpx2; httpx is what we have
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from imm_engine.api.app import create_app
 from imm_engine.api.protocol import MAX_HEADER_BYTES, MAX_PARAMS
@@ -346,6 +350,8 @@ PARAMETERS = [
                  "control", id="prefix-nul"),
     pytest.param({"TargetURIPrefix": "oss://bkt/p/"}, "InvalidArgument", "not both",
                  id="prefix-and-uri"),
+    pytest.param({"TargetURIPrefix": "oss://bkt/" + "p" * 1020 + "/", "TargetURI": None},
+                 "InvalidArgument", "1023 bytes", id="prefix-leaves-no-room-for-names"),
     # numbers
     pytest.param({"ImageDPI": "9" * 40}, "InvalidArgument", "ImageDPI", id="dpi-huge"),
     pytest.param({"ImageDPI": "1000000"}, "InvalidArgument", "96 to 600", id="dpi-large"),
@@ -535,6 +541,7 @@ def test_generated_parameters_get_imm_answers(
     pairs = list(fields.items())
     response = api.call([], form=pairs) if in_form and pairs else api.call(pairs)
     body = imm_answer(response)
+    event(f"{response.status_code} {body.get('Code', '')}")
     if response.status_code == 200:
         assert body["TaskId"].startswith("OfficeConversion-")
         assert api.tasks() - before == {f"{api.prefix}:task:{body['TaskId']}"}
@@ -587,9 +594,45 @@ def test_generated_raw_requests_get_imm_answers(
         response = send(api.client, headers, query, body)
     except (httpx.InvalidURL, UnicodeEncodeError, ValueError):
         return  # not a request any HTTP client could send
-    imm_answer(response)
+    event(f"{response.status_code} {imm_answer(response).get('Code', '')}")
 
 
 def test_server_is_healthy_after_the_fuzzing(api: Api) -> None:
     assert api.client.get("/healthz").status_code == 200
     assert api.call(params()).status_code == 200
+
+
+# --- GetTask -----------------------------------------------------------------------------
+
+
+def get_task(api: Api, task_id: str, **extra: str) -> httpx.Response:
+    return api.call(
+        {"ProjectName": "test-project", "TaskType": "OfficeConversion", "TaskId": task_id,
+         **extra},
+        action="GetTask",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def known_task(api: Api) -> str:
+    task_id: str = api.call(params()).json()["TaskId"]
+    # what the notifier adds next to a record: a list under the record's key
+    api.r.rpush(f"{api.prefix}:task:{task_id}:deliveries", "{}")
+    return task_id
+
+
+@pytest.mark.parametrize(
+    "suffix", [":deliveries", "*", ":*", "\x00", "/../x", " ", "\n", "%00", "?"]
+)
+def test_get_task_with_hostile_ids_is_not_found(api: Api, known_task: str, suffix: str) -> None:
+    refused(api, get_task(api, known_task + suffix), 404, "ResourceNotFound")
+
+
+@FUZZ
+@given(hostile_text.map(_wire))
+@example("OfficeConversion-x:deliveries")
+@example("*")
+def test_generated_task_ids_get_imm_answers(api: Api, task_id: str) -> None:
+    response = get_task(api, task_id)
+    body = imm_answer(response)
+    assert response.status_code in (400, 404), body
