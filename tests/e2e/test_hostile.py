@@ -284,11 +284,11 @@ def probe() -> Iterator[Probe]:
     p.stop()
 
 
-def reaching_out(probe: Probe, secret_file: Path) -> bytes:
+def reaching_out(probe: Probe, secret_file: Path, secret_image: Path) -> bytes:
     url = f"http://127.0.0.1:{probe.port}"
     return f"""<html><head><link rel="stylesheet" href="{url}/style.css"></head><body>
 <h1>A heading</h1><p>Hostile marker 7Q2X: the document tries to fetch and embed.</p>
-<img src="{url}/img.png"><img src="file://{secret_file}">
+<img src="{url}/img.png"><img src="file://{secret_file}"><img src="file://{secret_image}">
 <iframe src="{url}/frame.html"></iframe><iframe src="file://{secret_file}"></iframe>
 <object data="file://{secret_file}"></object><embed src="{url}/embed.bin">
 </body></html>""".encode()
@@ -302,15 +302,22 @@ def test_html_document_converts_without_fetching_or_embedding_anything(
     """HTML named .doc is accepted (a common export), converted, and never reaches out."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-4711\n")
-    uri = service.put(BUCKET, f"hostile/{name}", reaching_out(probe, secret))
+    image = tmp_path / "secret.png"
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 37, 23), 0)  # a telling size
+    pix.set_rect(pix.irect, (255, 0, 0))
+    pix.save(str(image))
+    uri = service.put(BUCKET, f"hostile/{name}", reaching_out(probe, secret, image))
     run = hashlib.md5(name.encode()).hexdigest()[:6]
-    _, delivery = convert(
-        uri, "txt", long_text=True, target_uri=f"oss://{BUCKET}/out/{run}/{{barename}}.txt"
-    )
+    target = f"oss://{BUCKET}/out/{run}/reach.pdf"
+    _, delivery = convert(uri, "pdf", target_uri=target)
     assert delivery.content["Status"] == "Succeeded", delivery.content
-    text = service.object(f"oss://{BUCKET}/out/{run}/reach.txt").read_text()
+    with pymupdf.open(service.object(target)) as doc:
+        text = "".join(page.get_text() for page in doc)
+        # (LibreOffice draws a 32x32 placeholder icon for what it did not load)
+        sizes = {(img[2], img[3]) for page in doc for img in page.get_images(full=True)}
     assert "Hostile marker 7Q2X" in text
     assert "TOP-SECRET-4711" not in text
+    assert (37, 23) not in sizes, "a linked local image was embedded"
     assert probe.paths == [], f"the converter fetched {probe.paths}"
 
 
