@@ -229,6 +229,18 @@ def test_damaged_or_mislabelled_document_fails_clearly(
     assert result["Message"] and "Traceback" not in result["Message"]
 
 
+def test_huge_page_at_high_dpi_fails_instead_of_exhausting_memory(
+    convert: Any, service: Service
+) -> None:
+    doc = pymupdf.open()
+    doc.new_page(width=14400, height=14400)  # PDF's largest page: 200 x 200 inches
+    uri = service.put(BUCKET, "hostile/huge-page.pdf", doc.tobytes())
+    _, delivery = convert(uri, "png", image_dpi=600)
+    assert delivery.content["Status"] == "Failed", delivery.content
+    assert delivery.content["Code"] == "InvalidArgument.ImageDPI"
+    assert "megapixels" in delivery.content["Message"]
+
+
 @pytest.mark.soffice
 @pytest.mark.corpus
 def test_copy_protected_pdf_converts(convert: Any) -> None:
@@ -284,8 +296,17 @@ def probe() -> Iterator[Probe]:
     p.stop()
 
 
-def reaching_out(probe: Probe, secret_file: Path, secret_image: Path) -> bytes:
+def reaching_out(probe: Probe, secret_file: Path, secret_image: Path, rtf: bool) -> bytes:
     url = f"http://127.0.0.1:{probe.port}"
+    if rtf:  # fields that include a picture or a text from elsewhere
+        return (
+            "{\\rtf1\\ansi Hostile marker 7Q2X: the document tries to fetch and embed.\\par "
+            f'{{\\field{{\\*\\fldinst INCLUDEPICTURE "{url}/pic.png" \\\\d}}{{\\fldrslt }}}}'
+            f'{{\\field{{\\*\\fldinst INCLUDEPICTURE "{secret_image}" \\\\d}}{{\\fldrslt }}}}'
+            f'{{\\field{{\\*\\fldinst INCLUDETEXT "{secret_file}"}}{{\\fldrslt }}}}'
+            f'{{\\field{{\\*\\fldinst INCLUDETEXT "{url}/text.txt"}}{{\\fldrslt }}}}'
+            "}"
+        ).encode()
     return f"""<html><head><link rel="stylesheet" href="{url}/style.css"></head><body>
 <h1>A heading</h1><p>Hostile marker 7Q2X: the document tries to fetch and embed.</p>
 <img src="{url}/img.png"><img src="file://{secret_file}"><img src="file://{secret_image}">
@@ -295,18 +316,20 @@ def reaching_out(probe: Probe, secret_file: Path, secret_image: Path) -> bytes:
 
 
 @pytest.mark.soffice
-@pytest.mark.parametrize("name", ["reach.doc", "reach.html"])
-def test_html_document_converts_without_fetching_or_embedding_anything(
+@pytest.mark.parametrize("name", ["reach.doc", "reach.html", "reach.rtf", "rtf-named.doc"])
+def test_linking_document_converts_without_fetching_or_embedding_anything(
     convert: Any, service: Service, probe: Probe, tmp_path: Path, name: str
 ) -> None:
-    """HTML named .doc is accepted (a common export), converted, and never reaches out."""
+    """HTML or RTF named .doc is accepted (a common export), converted, never reaches out."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-4711\n")
     image = tmp_path / "secret.png"
     pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 37, 23), 0)  # a telling size
     pix.set_rect(pix.irect, (255, 0, 0))
     pix.save(str(image))
-    uri = service.put(BUCKET, f"hostile/{name}", reaching_out(probe, secret, image))
+    uri = service.put(
+        BUCKET, f"hostile/{name}", reaching_out(probe, secret, image, rtf="rtf" in name)
+    )
     run = hashlib.md5(name.encode()).hexdigest()[:6]
     target = f"oss://{BUCKET}/out/{run}/reach.pdf"
     _, delivery = convert(uri, "pdf", target_uri=target)

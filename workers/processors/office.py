@@ -22,7 +22,7 @@ from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, 
 from workers.processors import pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.text import flow
-from workers.soffice import sniff
+from workers.soffice import rtf_fields, sniff
 from workers.soffice.converter import Converter, PdfExport
 
 log = logging.getLogger("imm_engine.worker")
@@ -131,6 +131,11 @@ def check_content(src: Path, source_type: str, password: str) -> bool:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
         )
+    if kind == sniff.Kind.RTF:  # the private copy: fields may not pull in the server's files
+        data, pulled = rtf_fields.neutralise(src.read_bytes())
+        if pulled:
+            log.info("%s: %d RTF field(s) that include other files made inert", src.name, pulled)
+            src.write_bytes(data)
     encrypted = sniff.is_encrypted_ooxml(src)
     if encrypted and not password:
         raise TaskFailure(
