@@ -177,6 +177,17 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def zip_bomb() -> bytes:
+    """A 200 KB .docx whose document.xml expands to 120 MB of zeros."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", b"<Types/>")
+        with z.open("word/document.xml", "w") as f:
+            for _ in range(120):
+                f.write(bytes(1 << 20))
+    return buf.getvalue()
+
+
 def noise(n: int, seed: int = 7) -> bytes:
     return random.Random(seed).randbytes(n)
 
@@ -190,6 +201,7 @@ DAMAGED: list[Any] = [
                  id="plain-zip-named-xlsx"),
     pytest.param("parts.docx", lambda c: zip_bytes({"[Content_Types].xml": b"<Types/>"}), "pdf",
                  "InvalidFile", id="ooxml-without-parts"),
+    pytest.param("bomb.docx", lambda c: zip_bomb(), "pdf", "InvalidFile", id="zip-bomb"),
     pytest.param("noise.pptx", lambda c: noise(20000), "png", "InvalidFile",
                  id="random-bytes-named-pptx"),
     pytest.param("ole-noise.doc", lambda c: OLE_MAGIC + noise(20000), "pdf", "InvalidFile",
@@ -207,6 +219,16 @@ DAMAGED: list[Any] = [
     pytest.param("locked.docx", lambda c: (c / "password_protected.xlsx").read_bytes(), "pdf",
                  "PasswordRequired", id="encrypted-xlsx-named-docx"),
 ]  # fmt: skip
+
+
+#: What the message says where our own checks (not LibreOffice) refuse the file.
+HINTS = {
+    "bomb.docx": "expands",
+    "pdf.docx": "is not a valid .docx",
+    "ole-noise.doc": "is not a valid .doc",
+    "cfb-noise.xls": "is not a valid .xls",
+    "noise.pptx": "is not a valid .pptx",
+}
 
 
 @pytest.mark.soffice
@@ -227,6 +249,7 @@ def test_damaged_or_mislabelled_document_fails_clearly(
     assert result["Status"] == "Failed", result
     assert result["Code"] == code, result
     assert result["Message"] and "Traceback" not in result["Message"]
+    assert HINTS.get(name, "") in result["Message"]
 
 
 def test_huge_page_at_high_dpi_fails_instead_of_exhausting_memory(

@@ -173,3 +173,35 @@ def test_unsound_compound_files_are_named(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "x.doc"
     path.write_bytes(data)
     assert compound_file_problem(path)
+
+
+# --- zip_problem (hostile input) ---------------------------------------------------------
+
+
+def _zip_of_zeros(path: Path, size: int, name: str = "word/document.xml") -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open(name, "w") as f:
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            f.write(chunk)
+    return path
+
+
+def test_zip_bomb_is_named(tmp_path: Path) -> None:
+    from workers.soffice.sniff import MAX_RATIO_FLOOR, zip_problem
+
+    bomb = _zip_of_zeros(tmp_path / "bomb.docx", MAX_RATIO_FLOOR + (1 << 20))
+    assert bomb.stat().st_size < 1 << 20  # a small file...
+    problem = zip_problem(bomb)  # ...that would expand a thousandfold
+    assert problem and "expands" in problem
+
+
+def test_ordinary_packages_pass(tmp_path: Path, corpus: Path) -> None:
+    from workers.soffice.sniff import zip_problem
+
+    for name in ("fake.docx", "vodafone.xlsx", "sample-presentation.pptx", "winter-sports.epub"):
+        assert zip_problem(corpus / name) is None, name
+    assert zip_problem(_zip_of_zeros(tmp_path / "small.docx", 8 << 20)) is None  # 8 MiB: fine
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04" + bytes(100))
+    assert zip_problem(tmp_path / "broken.docx") is None  # left to LibreOffice

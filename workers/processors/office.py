@@ -127,6 +127,8 @@ def check_content(src: Path, source_type: str, password: str) -> bool:
     problem = sniff.mismatch(source_type, kind)
     if problem is None and kind == sniff.Kind.OLE:
         problem = sniff.compound_file_problem(src)
+    if problem is None and kind == sniff.Kind.ZIP:
+        problem = sniff.zip_problem(src)
     if problem:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."

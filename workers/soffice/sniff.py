@@ -8,6 +8,7 @@ fails with a clear code instead of converting into garbage.
 from __future__ import annotations
 
 import struct
+import zipfile
 from enum import StrEnum
 from pathlib import Path
 
@@ -85,6 +86,36 @@ def compound_file_problem(path: Path) -> str | None:
     name_length = struct.unpack_from("<H", entry, 0x40)[0]
     if entry[0x42] != 5 or name_length > 64 or name_length % 2:  # 5: the root storage
         return "its directory has no root entry"
+    return None
+
+
+#: A zip package (OOXML, ODF, EPUB) may expand to this much in total...
+MAX_UNZIPPED_BYTES = 2 * 1024**3
+#: ...and no member may expand more than this ratio once it is above MAX_RATIO_FLOOR bytes.
+MAX_RATIO = 200
+MAX_RATIO_FLOOR = 100 * 1024**2
+MAX_MEMBERS = 100_000
+
+
+def zip_problem(path: Path) -> str | None:
+    """Why a zip package would expand beyond reason (a zip bomb), or None.
+
+    Sizes come from the central directory; a package that lies about them is damaged and
+    LibreOffice refuses it. One Python cannot read at all is left to LibreOffice to judge.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    if len(members) > MAX_MEMBERS:
+        return f"the package has more than {MAX_MEMBERS} parts"
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        return f"the package expands to {total} bytes, above {MAX_UNZIPPED_BYTES}"
+    for m in members:
+        if m.file_size > MAX_RATIO_FLOOR and m.file_size > MAX_RATIO * max(1, m.compress_size):
+            return f"the part {m.filename[:80]} expands {m.file_size // max(1, m.compress_size)}x"
     return None
 
 
