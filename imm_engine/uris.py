@@ -120,6 +120,8 @@ def parse_prefix(value: str, name: str) -> OssUri:
         raise invalid(name, problem)
     if key and not key.endswith("/"):
         key += "/"
+        if len(key.encode("utf-8")) > MAX_KEY_BYTES:  # the added slash must fit too
+            raise invalid(name, f"the object key is longer than {MAX_KEY_BYTES} bytes")
     return OssUri(bucket, key)
 
 
