@@ -26,6 +26,7 @@ import pytest
 from tests.e2e.conftest import BUCKET, task_keys
 from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Service, free_port, raw_call
 from tests.e2e.harness import signed_headers as sdk_signed_headers
+from tests.hostile import PARAMETERS, VALID
 from tests.signing import raw_query, sign
 
 pytestmark = [pytest.mark.e2e]
@@ -147,6 +148,22 @@ def test_date_in_the_future_is_refused(service: Service) -> None:
     q = query()
     headers = sdk_signed_headers(service.port, "CreateOfficeConversionTask", q, date=ahead)
     imm_error(raw_call(service.port, q, headers), 400, "InvalidTimeStamp.Expired")
+
+
+@pytest.mark.parametrize(("changes", "code", "fragment"), PARAMETERS)
+def test_hostile_parameters_through_the_real_server(
+    service: Service, store: Any, changes: dict[str, str | None], code: str, fragment: str
+) -> None:
+    """The in-process table of tests/integration/test_api_hostile.py, over uvicorn."""
+    fields = {**VALID, **changes}
+    pairs = [(k, v) for k, v in fields.items() if v is not None]
+    before = task_keys(store, service)
+    headers = sign(host(service), pairs, key_id=ACCESS_KEY_ID, secret=ACCESS_KEY_SECRET)
+    response = httpx.post(
+        f"http://{host(service)}/?{raw_query(pairs).decode()}", headers=headers, timeout=10
+    )
+    assert fragment in imm_error(response, 400, code)["Message"]
+    assert task_keys(store, service) == before
 
 
 def test_server_stays_healthy(service: Service) -> None:
