@@ -8,6 +8,7 @@ server's verifier.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -89,3 +90,34 @@ def send(
     """Send exactly these query bytes (httpx would re-encode a query given as pairs)."""
     url = client.base_url.copy_with(raw_path=b"/" + (b"?" + query if query else b""))
     return client.request(method, url, headers=dict(headers), content=body)
+
+
+def sign_rpc(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    key_id: str,
+    secret: str,
+    method: str = "POST",
+    action: str | None = "CreateOfficeConversionTask",
+    version: str | None = "2020-09-30",
+    timestamp: str | None = None,
+    nonce: str | None = None,
+) -> list[tuple[str, str]]:
+    """The classic RPC (v2, HMAC-SHA1) parameter set: `pairs` plus the signature's own."""
+    params = [*pairs]
+    if action is not None:
+        params.append(("Action", action))
+    if version is not None:
+        params.append(("Version", version))
+    params += [
+        ("Format", "json"),
+        ("Timestamp", timestamp or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+        ("SignatureNonce", nonce or uuid.uuid4().hex),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("AccessKeyId", key_id),
+    ]
+    canonical = "&".join(f"{_enc(k)}={_enc(v)}" for k, v in sorted(params))
+    to_sign = f"{method}&%2F&{_enc(canonical)}"
+    digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+    return [*params, ("Signature", base64.b64encode(digest).decode())]

@@ -32,7 +32,7 @@ from imm_engine.api.protocol import MAX_HEADER_BYTES, MAX_PARAMS
 from imm_engine.notify.routes import parse_routes
 from imm_engine.settings import Settings
 from tests.hostile import ACCEPTED, PARAMETERS, VALID, hostile_text, param_maps
-from tests.signing import raw_query, send, sign
+from tests.signing import raw_query, send, sign, sign_rpc
 
 pytestmark = pytest.mark.redis
 
@@ -523,3 +523,49 @@ def test_generated_task_ids_get_imm_answers(api: Api, task_id: str) -> None:
     response = get_task(api, task_id)
     body = imm_answer(response)
     assert response.status_code in (400, 404), body
+
+
+# --- the classic RPC signature (v2): Action and Version come from the parameters ----------
+
+
+def rpc_call(api: Api, pairs: list[tuple[str, str]], **kwargs: Any) -> httpx.Response:
+    signed = sign_rpc(pairs, key_id=KEY_ID, secret=SECRET, **kwargs)
+    return send(api.client, {"host": HOST}, raw_query(signed))
+
+
+RPC = [
+    pytest.param({}, 200, "", id="valid"),
+    pytest.param({"action": None}, 400, "MissingAction", id="no-action"),
+    pytest.param({"version": None}, 400, "MissingVersion", id="no-version"),
+    pytest.param({"action": "Nothing"}, 404, "InvalidAction.NotFound", id="unknown-action"),
+    pytest.param({"timestamp": "2001-01-01T00:00:00Z"}, 400, "InvalidTimeStamp.Expired",
+                 id="stale"),
+    pytest.param({"timestamp": "now"}, 400, "InvalidTimeStamp.Format", id="bad-timestamp"),
+    pytest.param({"nonce": "n" * 200}, 400, "InvalidSignatureNonce", id="long-nonce"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kwargs", "status", "code"), RPC)
+def test_rpc_signed_requests(api: Api, kwargs: dict[str, Any], status: int, code: str) -> None:
+    response = rpc_call(api, list(params().items()), **kwargs)
+    body = imm_answer(response)
+    assert (response.status_code, body.get("Code", "")) == (status, code), body
+
+
+def test_rpc_signature_over_other_parameters_is_refused(api: Api) -> None:
+    signed = sign_rpc(list(params().items()), key_id=KEY_ID, secret=SECRET)
+    tampered = [(k, "pdf" if k == "TargetType" else v) for k, v in signed]
+    refused(
+        api, send(api.client, {"host": HOST}, raw_query(tampered)), 400, "SignatureDoesNotMatch"
+    )
+
+
+@FUZZ
+@given(wire_maps)
+def test_generated_rpc_requests_get_imm_answers(api: Api, fields: dict[str, str]) -> None:
+    before = api.tasks()
+    response = rpc_call(api, list(fields.items()))
+    body = imm_answer(response)
+    event(f"{response.status_code} {body.get('Code', '')}")
+    if response.status_code != 200:
+        assert api.tasks() == before
