@@ -6,6 +6,12 @@
 
 from __future__ import annotations
 
+import re
+
+#: Control characters and unpaired surrogates never reach a message (clients, logs).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_MESSAGE = 1000
+
 
 class ImmError(Exception):
     """Root of every error raised on purpose by imm-engine."""
@@ -13,6 +19,7 @@ class ImmError(Exception):
 
 class ApiError(ImmError):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
+        message = _UNPRINTABLE.sub("?", message)[:MAX_MESSAGE]
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

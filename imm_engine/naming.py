@@ -3,15 +3,21 @@
 With `TargetURIPrefix`, pages are named `<prefix>{index}.{autoext}` (`1.png`, `2.png`, ...;
 `1_1.png` for the first page of the first sheet of a spreadsheet) and single outputs (pdf,
 txt with LongText) `<prefix>{barename}.{autoext}`. See docs/api-behaviour.md.
+
+Values known only at run time come from the document (a sheet may be named `..` or
+`a/b`): `{sheetname}` is made one safe path segment, and a name that still cannot be an
+object key fails the task with `InvalidArgument` instead of escaping its bucket.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from imm_engine import templates, uris
+from imm_engine.errors import ApiError, TaskFailure
 
 PREFIX_PAGE = "{index}.{autoext}"
 PREFIX_SINGLE = "{barename}.{autoext}"
@@ -73,8 +79,25 @@ class Namer:
             )
 
     def uri(self, *, index: str, autoext: str, sheetname: str = "") -> uris.OssUri:
-        values = {**self.values, "index": index, "autoext": autoext, "sheetname": sheetname}
-        return templates.render_uri(self.template, values, self.tags, "TargetURI")
+        values = {
+            **self.values,
+            "index": index,
+            "autoext": autoext,
+            "sheetname": safe_segment(sheetname),
+        }
+        try:
+            return templates.render_uri(self.template, values, self.tags, "TargetURI")
+        except ApiError as err:
+            raise TaskFailure("InvalidArgument", err.message) from err
+
+
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def safe_segment(value: str) -> str:
+    """`value` as one path segment: no `/`, `\\` or control characters, never `.` or `..`."""
+    value = _UNSAFE.sub("_", value)
+    return "_" * len(value) if value in (".", "..") else value
 
 
 def _escape(text: str) -> str:

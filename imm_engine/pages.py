@@ -9,7 +9,8 @@ from imm_engine.errors import invalid
 
 MAX_PAGE = 1_000_000
 MAX_RANGES = 1000
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+#: ASCII digits and blanks only: `\d` alone would accept "١-٣" (Arabic-Indic digits).
+_RANGE = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,11 @@ def parse_pages(text: str, name: str = "Pages") -> PageSelection:
         raise invalid(name, f"more than {MAX_RANGES} ranges")
     ranges: list[tuple[int, int | None]] = []
     for item in items:
-        m = _RANGE.match(item)
+        m = _RANGE.fullmatch(item)
         if not m:
             raise invalid(name, f"'{item.strip()[:40]}' is not a page or a range such as 2-4")
+        if max(len(g) for g in m.groups("")) > 9:  # int() of thousands of digits is slow
+            raise invalid(name, f"page numbers above {MAX_PAGE} are not supported")
         start = int(m.group(1))
         end = int(m.group(2)) if m.group(2) is not None else start
         if start < 1 or end < 1:

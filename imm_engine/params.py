@@ -2,11 +2,16 @@
 
 Query and form body are merged; a name given twice is refused rather than guessed at.
 Booleans are accepted in any case (the Python SDK sends `True`/`False`, others `true`).
+Integers are plain ASCII decimals (`96`, `-1`, `+5`): not `96.0`, `1e3`, `1_000` or other
+scripts' digits. JSON-string parameters must be standard JSON (no `NaN`/`Infinity`), at most
+`MAX_JSON_DEPTH` levels deep, without unpaired surrogate escapes (`"\\ud800"`), so that
+whatever is accepted can be stored and answered as UTF-8 JSON.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +25,10 @@ SIGNATURE_PARAMS = frozenset(
     }
 )  # fmt: skip
 
+#: Deepest nesting of arrays and objects accepted in a JSON-string parameter.
+MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -30,6 +39,8 @@ class Params:
         for name, value in pairs:
             if name in values:
                 raise invalid(name, "it is given more than once")
+            if _SURROGATE.search(name) or _SURROGATE.search(value):
+                raise invalid(name, "it is not valid UTF-8")
             values[name] = value
         self.values = values
 
@@ -45,7 +56,7 @@ class Params:
             if required:
                 raise missing(name)
             return None
-        if len(value.encode("utf-8")) > max_bytes:
+        if len(value.encode("utf-8", "surrogatepass")) > max_bytes:
             raise invalid(name, f"it is longer than {max_bytes} bytes")
         return value
 
@@ -53,10 +64,9 @@ class Params:
         value = self.get_str(name, required=required, max_bytes=32)
         if value is None:
             return None
-        try:
-            number = int(value.strip())
-        except ValueError:
-            raise invalid(name, f"'{value}' is not an integer") from None
+        if not _INTEGER.fullmatch(value.strip()):
+            raise invalid(name, f"'{value[:40]}' is not an integer")
+        number = int(value.strip())
         if not lo <= number <= hi:
             raise invalid(name, f"{number} is outside the range {lo} to {hi}")
         return number
@@ -77,8 +87,12 @@ class Params:
         if value is None:
             return None
         try:
-            decoded = json.loads(value)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
+            decoded = loads_json(value)
+        except TooDeep:
+            raise invalid(name, f"it is nested more than {MAX_JSON_DEPTH} levels") from None
+        except NotACharacter:
+            raise invalid(name, "it holds an unpaired surrogate escape such as \\ud800") from None
+        except ValueError:
             raise ApiError(
                 "InvalidJSON", f"The parameter {name} is not valid JSON: {value[:80]!r}"
             ) from None
@@ -92,3 +106,48 @@ class Params:
             )
             raise invalid(name, f"it must be {expected}")
         return decoded
+
+
+class TooDeep(ValueError):
+    pass
+
+
+class NotACharacter(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(text: str) -> Any:
+    """Standard JSON that can be stored and sent back; ValueError (or a subclass) otherwise."""
+    # The nesting is checked on the text first: the decoder recurses once per level.
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise TooDeep(f"nested more than {MAX_JSON_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+    try:
+        decoded = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise TooDeep(f"nested more than {MAX_JSON_DEPTH} levels") from None
+    try:
+        json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotACharacter("unpaired surrogate") from None
+    return decoded

@@ -4,7 +4,8 @@ IMM's rules: bucket names are 3-63 characters of lower-case letters, digits and 
 starting and ending with a letter or digit; object keys are 1-1023 UTF-8 bytes and must not
 start with `/` or `\\`. On top of those we refuse what no real object needs and what would
 let a key escape its bucket on a file-system backend: control characters (NUL included) and
-`.` or `..` path segments. See docs/api-behaviour.md.
+`.` or `..` path segments. Nothing is decoded or normalised: `%2e%2e`, a backslash or a
+full-width `．．` is an ordinary part of a name, as in OSS. See docs/api-behaviour.md.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from imm_engine.errors import invalid
 
 SCHEME = "oss://"
 MAX_KEY_BYTES = 1023
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Whole-string matches only (`fullmatch`): `$` would accept a trailing newline.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", re.ASCII)
+#: C0 and C1 control characters and DEL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Unpaired UTF-16 surrogates: a JSON `\ud800` escape decodes to one; not a character.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def bucket_problem(bucket: str) -> str | None:
             f"'{_show(bucket)}' looks like an endpoint host; write the bucket name alone, "
             "as in oss://bucket/object"
         )
-    if not _BUCKET.match(bucket):
+    if not _BUCKET.fullmatch(bucket):
         return (
             f"bucket name '{_show(bucket)}' must be 3-63 characters of lower-case letters, digits "
             "and hyphens, starting and ending with a letter or digit"
@@ -69,6 +74,8 @@ def key_problem(key: str, *, allow_empty: bool = False) -> str | None:
         return None if allow_empty else "the object key is empty"
     if _CONTROL.search(key):
         return "the object key contains control characters"
+    if _SURROGATE.search(key):
+        return "the object key is not valid UTF-8 (it holds an unpaired surrogate)"
     if key[0] in "/\\":
         return "the object key must not start with '/' or '\\'"
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
@@ -113,6 +120,8 @@ def parse_prefix(value: str, name: str) -> OssUri:
         raise invalid(name, problem)
     if key and not key.endswith("/"):
         key += "/"
+        if len(key.encode("utf-8")) > MAX_KEY_BYTES:  # the added slash must fit too
+            raise invalid(name, f"the object key is longer than {MAX_KEY_BYTES} bytes")
     return OssUri(bucket, key)
 
 
@@ -123,5 +132,5 @@ def normalise_rendered_key(key: str) -> str:
 
 
 def _show(value: str) -> str:
-    shown = _CONTROL.sub("?", value)
+    shown = _SURROGATE.sub("?", _CONTROL.sub("?", value))
     return shown if len(shown) <= 200 else shown[:200] + "..."

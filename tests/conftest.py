@@ -53,3 +53,27 @@ def redis_url() -> Iterator[str]:
     url = "redis://127.0.0.1:6379/10"
     need(redis_available(url), "Redis on 127.0.0.1:6379")
     yield url
+
+
+# --- hostile input: Hypothesis profiles ---
+# Bounded so the suite stays fast: "default" for developers, "ci" (derandomized: a CI run
+# never fails on an input no developer run could reproduce). HYPOTHESIS_PROFILE picks another.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "default", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# HYPOTHESIS_PROFILE=thorough: ten times the examples, for a deliberate hunt (minutes).
+settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "default"))

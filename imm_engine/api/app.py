@@ -9,6 +9,7 @@ import redis
 from kombu.exceptions import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,7 +18,13 @@ from imm_engine import ids
 from imm_engine.api import responses
 from imm_engine.api.actions import ACTIONS, Services
 from imm_engine.api.auth import Authenticator
-from imm_engine.api.protocol import read_call, read_request
+from imm_engine.api.protocol import (
+    METHODS,
+    check_headers,
+    method_not_allowed,
+    read_call,
+    read_request,
+)
 from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
@@ -27,6 +34,8 @@ from imm_engine.state.store import TaskStore
 from imm_engine.tasktypes import SubmitContext
 
 log = logging.getLogger("imm_engine.api")
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -52,8 +61,11 @@ class ImmEndpoint:
 
     async def serve(self, request: Request) -> Response:
         request_id = ids.request_id()
-        host = request.headers.get("host", "")
+        host = request.headers.get("host", "")[:256]
         try:
+            if request.method not in METHODS:
+                raise method_not_allowed(request.method)
+            check_headers(request.scope["headers"])
             body = await self._body(request)
             result = await run_in_threadpool(self.handle, request, body, request_id)
             return responses.success(request_id, result)
@@ -147,20 +159,31 @@ def create_app(settings: Settings) -> Starlette:
             )
         return responses.success(ids.request_id(), result)
 
+    def refuse(request: Request, status: int) -> Response:
+        if request.url.path == "/" or status == 405:
+            err = method_not_allowed(request.method)
+        else:
+            err = ApiError(
+                "InvalidAction.NotFound",
+                f"No such path {request.url.path[:100]}; POST / with x-acs-action.",
+                404,
+            )
+        return responses.error(ids.request_id(), request.headers.get("host", "")[:256], err)
+
     async def not_found(request: Request) -> Response:
-        err = ApiError(
-            "InvalidAction.NotFound",
-            f"No such path {request.url.path[:100]}; POST / with x-acs-action.",
-            404,
-        )
-        return responses.error(ids.request_id(), request.headers.get("host", ""), err)
+        return refuse(request, 404)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Starlette's own 404/405 (a method no route lists): answered as IMM JSON too.
+        return refuse(request, getattr(exc, "status_code", 404))
 
     app = Starlette(
         routes=[
             Route("/", endpoint.serve, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-        ]
+            Route("/{path:path}", not_found, methods=ALL_METHODS),
+        ],
+        exception_handlers={HTTPException: http_error},
     )
     app.state.endpoint = endpoint
     return app

@@ -12,6 +12,31 @@ from imm_engine.params import Params
 
 API_VERSION = "2020-09-30"
 FORM = "application/x-www-form-urlencoded"
+#: The methods `/` answers; anything else is 405 (`MethodNotAllowed`), as JSON.
+METHODS = frozenset({"GET", "POST"})
+#: Largest total of header names and values (the SDK sends about 1 KB; STS adds a token).
+MAX_HEADER_BYTES = 64 * 1024
+#: Most parameters one request may carry (IMM's largest action has about 40).
+MAX_PARAMS = 256
+
+
+def method_not_allowed(method: str) -> ApiError:
+    return ApiError(
+        "MethodNotAllowed",
+        f"The HTTP method {method[:16]} is not allowed; use POST (or GET).",
+        405,
+    )
+
+
+def check_headers(raw: Sequence[tuple[bytes, bytes]]) -> None:
+    """Refuse requests whose headers are larger than any client of this API sends."""
+    size = sum(len(name) + len(value) for name, value in raw)
+    if size > MAX_HEADER_BYTES:
+        raise ApiError(
+            "RequestHeaderFieldsTooLarge",
+            f"The request headers are larger than {MAX_HEADER_BYTES} bytes.",
+            431,
+        )
 
 
 @dataclass(frozen=True)
@@ -39,10 +64,14 @@ def read_request(
     form: Sequence[tuple[str, str]] = ()
     if body and content_type == FORM:
         form = decode_pairs(body, "body")
-    elif body and content_type not in ("", "application/octet-stream", "application/json"):
+    elif body:  # a body we would not read must not be silently ignored
+        shown = content_type[:60] or "none"
         raise ApiError(
-            "InvalidArgument", f"Unsupported Content-Type {content_type[:60]!r}; send {FORM}."
+            "InvalidArgument",
+            f"Unsupported Content-Type {shown!r} for a request body; send {FORM}.",
         )
+    if len(query) + len(form) > MAX_PARAMS:
+        raise ApiError("InvalidArgument", f"The request has more than {MAX_PARAMS} parameters.")
     return SignedRequest(method, path, query, headers, body, form)
 
 

@@ -33,6 +33,8 @@ def error(request_id: str, host: str, err: ApiError) -> Response:
     headers = {"x-acs-request-id": request_id}
     if err.status == 429:
         headers["x-acs-retry-after"] = "1"
+    if err.status == 405:
+        headers["allow"] = "GET, POST"
     return Response(
         json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         err.status,

@@ -75,7 +75,7 @@ def parse_authorization(value: str) -> tuple[str, str, list[str], str]:
     parts: dict[str, str] = {}
     for item in rest.split(","):
         name, eq, val = item.strip().partition("=")
-        if not eq:
+        if not eq or name not in ("Credential", "SignedHeaders", "Signature") or name in parts:
             raise incomplete("the Authorization header is malformed")
         parts[name] = val
     try:
@@ -123,6 +123,9 @@ def verify_acs3(req: SignedRequest, secret_for: Callable[[str], str | None]) -> 
     lacking = [h for h in required if h not in signed]
     if lacking:
         raise incomplete(f"SignedHeaders must include {', '.join(lacking)}")
+    absent = [h for h in ("x-acs-date", "x-acs-signature-nonce") if not req.headers.get(h)]
+    if absent:
+        raise incomplete(f"the signed header {absent[0]} is missing or empty")
     payload_hash = req.headers.get("x-acs-content-sha256", "")
     if not hmac.compare_digest(payload_hash, hashlib.sha256(req.body).hexdigest()):
         raise mismatch("The x-acs-content-sha256 header does not match the request body.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from imm_engine.api.project_actions import require_project
@@ -13,6 +14,10 @@ from imm_engine.tasktypes.base import project_name
 
 if TYPE_CHECKING:
     from imm_engine.api.actions import Services
+
+#: The shape of the TaskIds we issue; only such an id is looked up (`<id>:deliveries` names
+#: another kind of key).
+TASK_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9_.-]{1,200}", re.ASCII)
 
 
 def find_task(services: Services, params: Params) -> TaskRecord:
@@ -26,7 +31,7 @@ def find_task(services: Services, params: Params) -> TaskRecord:
     if task_type not in BY_TYPE:
         raise invalid("TaskType", f"'{task_type}' is not a task type this server runs")
     created = require_project(services, project).create_ts
-    rec = services.store.get(task_id)
+    rec = services.store.get(task_id) if TASK_ID.fullmatch(task_id) else None
     if (
         rec is None
         or rec.project != project

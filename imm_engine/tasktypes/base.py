@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,12 +10,12 @@ from typing import Any
 from imm_engine import uris
 from imm_engine.errors import ApiError, invalid, missing
 from imm_engine.notify.routes import Routes
-from imm_engine.params import SIGNATURE_PARAMS, Params
+from imm_engine.params import SIGNATURE_PARAMS, Params, loads_json
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096
 MAX_TAGS = 50
-_PROJECT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
+_PROJECT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}", re.ASCII)  # fullmatch
 #: Parameters whose values never go back to clients (GetTask's TaskRequestDefinition).
 SECRET_PARAMS = frozenset({"Password"})
 
@@ -64,7 +63,7 @@ class TaskTypeSpec:
 def project_name(params: Params) -> str:
     name = params.get_str("ProjectName", required=True, max_bytes=128)
     assert name is not None
-    if not _PROJECT.match(name):
+    if not _PROJECT.fullmatch(name):
         raise invalid(
             "ProjectName",
             "use 1-128 letters, digits, '-' and '_', starting with a letter or '_'",
@@ -118,8 +117,8 @@ def _definition_value(value: str) -> Any:
     """JSON-string parameters go back as the JSON they hold, as IMM's examples show."""
     if value[:1] in "[{":
         try:
-            return json.loads(value)
-        except ValueError:
+            return loads_json(value)
+        except ValueError:  # not JSON we would store: kept as the string it was
             return value
     return value
 

@@ -95,6 +95,9 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
         prefix = uris.parse_prefix(
             params.get_str("TargetURIPrefix", max_bytes=2048) or "", "TargetURIPrefix"
         )
+        # The names the prefix leads to must be valid keys too (a 1020-byte prefix is not).
+        first = "1" if not single_output else source.barename
+        uris.parse_object(f"{prefix}{first}.{target_type}", "TargetURIPrefix")
         job["target_prefix"] = str(prefix)
     return job
 

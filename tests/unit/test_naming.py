@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from imm_engine import naming
-from imm_engine.errors import ApiError
+from imm_engine.errors import ApiError, TaskFailure
 from imm_engine.naming import Namer
 
 SOURCE = "oss://src-bucket/dir/sub/report.docx"
@@ -126,7 +126,7 @@ RENDER_REFUSED = [
 
 @pytest.mark.parametrize(("template", "tags", "fragment"), RENDER_REFUSED)
 def test_rendered_uri_is_validated(template: str, tags: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(TaskFailure) as err:  # at run time: the task fails, the worker lives on
         namer(template=template, tags=tags).uri(index="1", autoext="png")
     assert err.value.code == "InvalidArgument"
     assert "TargetURI" in err.value.message
@@ -197,3 +197,22 @@ def test_source_values() -> None:
         "basename": "a.tar.gz",
         "ext": "gz",
     }
+
+
+SHEET_NAMES = [
+    # (sheet name as the document has it, the segment it becomes)
+    pytest.param("Sheet1", "Sheet1", id="plain"),
+    pytest.param("..", "__", id="dotdot"),
+    pytest.param(".", "_", id="dot"),
+    pytest.param("a/../b", "a_.._b", id="slashes"),
+    pytest.param("a\\b", "a_b", id="backslash"),
+    pytest.param("tab\there", "tab_here", id="control"),
+    pytest.param("预算 2024", "预算 2024", id="unicode-kept"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sheet", "segment"), SHEET_NAMES)
+def test_sheet_names_become_one_safe_segment(sheet: str, segment: str) -> None:
+    n = namer(template="oss://out-b/x/{sheetname}/{index}.{autoext}")
+    uri = n.uri(index="1_1", autoext="png", sheetname=sheet)
+    assert uri.key == f"x/{segment}/1_1.png"

@@ -214,8 +214,8 @@ BAD_JSON = [
     pytest.param("{'a': 1}", id="single-quotes"),
     pytest.param("User=Jane", id="not-json"),
     pytest.param('{"a":1,}', id="trailing-comma"),
-    pytest.param("[" * 5000, id="deeply-nested-unclosed"),
-    pytest.param("[" * 5000 + "]" * 5000, id="deeply-nested"),
+    pytest.param('{"a":NaN}', id="nan"),
+    pytest.param('{"a":-Infinity}', id="infinity"),
 ]  # fmt: skip
 
 
@@ -226,6 +226,29 @@ def test_invalid_json_gives_invalid_json(raw: str) -> None:
     assert err.value.code == "InvalidJSON"
     assert err.value.status == 400
     assert "Notification" in err.value.message
+
+
+TOO_DEEP = [
+    pytest.param("[" * 5000, id="deeply-nested-unclosed"),
+    pytest.param("[" * 5000 + "]" * 5000, id="deeply-nested"),
+    pytest.param('{"a":' * 33 + "1" + "}" * 33, id="33-levels"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", TOO_DEEP)
+def test_deeply_nested_json_is_refused_before_decoding(raw: str) -> None:
+    with pytest.raises(ApiError) as err:
+        p(Notification=raw).get_json("Notification", dict)
+    assert err.value.code == "InvalidArgument"
+    assert "nested more than 32 levels" in err.value.message
+
+
+def test_unpaired_surrogate_escape_is_refused() -> None:
+    with pytest.raises(ApiError) as err:
+        p(Tags='{"a":"\\ud800"}').get_json("Tags", dict)
+    assert err.value.code == "InvalidArgument"
+    assert "unpaired surrogate" in err.value.message
+    assert p(Tags='{"a":"\\ud83d\\ude00"}').get_json("Tags", dict) == {"a": "\U0001f600"}
 
 
 WRONG_KIND = [

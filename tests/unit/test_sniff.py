@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from workers.soffice.sniff import OLE_MAGIC, Kind, is_encrypted_ooxml, kind_of, mismatch
+from workers.soffice.sniff import (
+    OLE_HEADERS,
+    OLE_MAGIC,
+    Kind,
+    is_encrypted_ooxml,
+    kind_of,
+    mismatch,
+)
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(
@@ -20,7 +27,10 @@ KINDS = [
     pytest.param(b"", Kind.EMPTY, id="empty"),
     pytest.param(b"PK\x03\x04\x14\x00\x06\x00", Kind.ZIP, id="zip-local-header"),
     pytest.param(b"PK\x05\x06" + b"\x00" * 18, Kind.ZIP, id="zip-empty-archive"),
-    pytest.param(OLE_MAGIC + b"\x00" * 24, Kind.OLE, id="ole"),
+    pytest.param(OLE_MAGIC + b"\x00" * 18 + OLE_HEADERS[0], Kind.OLE, id="ole"),
+    pytest.param(OLE_MAGIC + b"\x00" * 18 + OLE_HEADERS[1], Kind.OLE, id="ole-v4"),
+    pytest.param(OLE_MAGIC + b"\x00" * 24, Kind.BINARY, id="ole-magic-without-header"),
+    pytest.param(OLE_MAGIC + b"\x5a" * 200, Kind.BINARY, id="ole-magic-then-noise"),
     pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", Kind.PDF, id="pdf"),
     pytest.param(b"\xef\xbb\xbf  \r\n%PDF-1.4\n", Kind.PDF, id="pdf-after-bom-and-space"),
     pytest.param(b"\x00" * 100 + b"%PDF-1.4\n", Kind.PDF, id="pdf-after-junk"),
@@ -136,3 +146,62 @@ def test_corpus_files(name: str, kind: Kind, encrypted: bool) -> None:
     assert kind_of(path.read_bytes()[:8192]) == kind
     assert is_encrypted_ooxml(path) is encrypted
     assert mismatch(path.suffix[1:], kind) is None
+
+
+# --- compound_file_problem (hostile input) -----------------------------------------------
+
+
+def test_sound_compound_files_pass(corpus: Path) -> None:
+    from workers.soffice.sniff import compound_file_problem
+
+    for name in ("fake.doc", "tests-example.xls", "fake-power-point.ppt"):
+        assert compound_file_problem(corpus / name) is None, name
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(OLE_MAGIC + bytes(18) + OLE_HEADERS[0], id="header-only"),
+        pytest.param(OLE_MAGIC + bytes(18) + OLE_HEADERS[0] + bytes(20000), id="zeros"),
+        pytest.param(OLE_MAGIC + bytes(18) + OLE_HEADERS[0] + b"\xff" * 20000, id="noise"),
+        pytest.param(OLE_MAGIC + bytes(8), id="truncated"),
+    ],
+)
+def test_unsound_compound_files_are_named(tmp_path: Path, data: bytes) -> None:
+    from workers.soffice.sniff import compound_file_problem
+
+    path = tmp_path / "x.doc"
+    path.write_bytes(data)
+    assert compound_file_problem(path)
+
+
+# --- zip_problem (hostile input) ---------------------------------------------------------
+
+
+def _zip_of_zeros(path: Path, size: int, name: str = "word/document.xml") -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open(name, "w") as f:
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            f.write(chunk)
+    return path
+
+
+def test_zip_bomb_is_named(tmp_path: Path) -> None:
+    from workers.soffice.sniff import MAX_RATIO_FLOOR, zip_problem
+
+    bomb = _zip_of_zeros(tmp_path / "bomb.docx", MAX_RATIO_FLOOR + (1 << 20))
+    assert bomb.stat().st_size < 1 << 20  # a small file...
+    problem = zip_problem(bomb)  # ...that would expand a thousandfold
+    assert problem and "expands" in problem
+
+
+def test_ordinary_packages_pass(tmp_path: Path, corpus: Path) -> None:
+    from workers.soffice.sniff import zip_problem
+
+    for name in ("fake.docx", "vodafone.xlsx", "sample-presentation.pptx", "winter-sports.epub"):
+        assert zip_problem(corpus / name) is None, name
+    assert zip_problem(_zip_of_zeros(tmp_path / "small.docx", 8 << 20)) is None  # 8 MiB: fine
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04" + bytes(100))
+    assert zip_problem(tmp_path / "broken.docx") is None  # left to LibreOffice

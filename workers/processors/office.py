@@ -25,7 +25,7 @@ from workers.processors.base import TaskContext
 from workers.processors.image_sources import images_to_pdf
 from workers.processors.text import flow
 from workers.quarantine import Quarantine
-from workers.soffice import comments, oneshot, sniff
+from workers.soffice import comments, oneshot, rtf_fields, sniff
 from workers.soffice.converter import Converter, PdfExport
 from workers.soffice.export_options import ExportOptions
 
@@ -143,11 +143,21 @@ def check_content(src: Path, source_type: str, password: str) -> bool:
     """Refuse content that cannot be of its declared type; True when it is encrypted OOXML."""
     with open(src, "rb") as f:
         head = f.read(65536)
-    problem = sniff.mismatch(source_type, sniff.kind_of(head))
+    kind = sniff.kind_of(head)
+    problem = sniff.mismatch(source_type, kind)
+    if problem is None and kind == sniff.Kind.OLE:
+        problem = sniff.compound_file_problem(src)
+    if problem is None and kind == sniff.Kind.ZIP:
+        problem = sniff.zip_problem(src)
     if problem:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
         )
+    if kind == sniff.Kind.RTF:  # the private copy: fields may not pull in the server's files
+        data, pulled = rtf_fields.neutralise(src.read_bytes())
+        if pulled:
+            log.info("%s: %d RTF field(s) that include other files made inert", src.name, pulled)
+            src.write_bytes(data)
     encrypted = sniff.is_encrypted_ooxml(src)
     if encrypted and not password:
         raise TaskFailure(

@@ -115,6 +115,16 @@ class Converter:
             "ConverterUnavailable", "LibreOffice could not be started.", retryable=True
         )
 
+    def _died(self, within_s: float = 0.5) -> bool:
+        """Whether soffice is dead, allowing for a kill whose process is not reaped yet (the
+        bridge sees the pipe close a moment before the process can be waited for)."""
+        deadline = time.monotonic() + within_s
+        while self.office.alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def to_pdf(
         self,
         src: Path,
@@ -146,9 +156,9 @@ class Converter:
         started = time.monotonic()
         try:
             result = _export(desktop, src, out, password, selection, map_sheets, options)
-        except TaskFailure:
-            raise
         except Exception as exc:
+            # A load that fails because soffice was killed (watchdog) or died is not the
+            # document's fault alone: check those first, even when _export named the file.
             if fired.is_set():
                 self.restart("conversion timed out")
                 raise TaskFailure(
@@ -157,13 +167,15 @@ class Converter:
                 ) from exc
             # The bridge can report the loss before the dead process can be reaped: a lost
             # bridge is a crash even if soffice still looks alive for a moment.
-            if not self.office.alive() or _bridge_lost(exc):
+            if _bridge_lost(exc) or self._died():
                 self.restart("it died during a conversion")
                 raise TaskFailure(
                     "ConverterCrashed",
                     "LibreOffice stopped while converting the document.",
                     retryable=True,
                 ) from exc
+            if isinstance(exc, TaskFailure):
+                raise
             raise TaskFailure(
                 "InvalidFile", f"The document cannot be converted: {_uno_message(exc)}"
             ) from exc

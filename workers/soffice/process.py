@@ -28,7 +28,10 @@ log = logging.getLogger("imm_engine.soffice")
 
 DEFAULT_BINARY = "/usr/lib/libreoffice/program/soffice.bin"
 
-#: Profile settings: never run macros, never fetch linked content, no lock files.
+#: Profile settings: never run macros, never fetch linked content, no lock files. Every
+#: http, https and ftp fetch goes through a proxy that does not exist (the discard port on
+#: loopback, for every host: no exceptions): a document's stylesheet, image or frame links
+#: can never make the server connect anywhere (SSRF). See docs/api-behaviour.md.
 # ruff: noqa: E501
 REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -36,6 +39,14 @@ REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseLocking" oor:op="fuse"><value>false</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetProxyType" oor:op="fuse"><value>2</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetNoProxy" oor:op="fuse"><value></value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetHTTPProxyName" oor:op="fuse"><value>127.0.0.1</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetHTTPProxyPort" oor:op="fuse"><value>9</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetHTTPSProxyName" oor:op="fuse"><value>127.0.0.1</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetHTTPSProxyPort" oor:op="fuse"><value>9</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetFTPProxyName" oor:op="fuse"><value>127.0.0.1</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetFTPProxyPort" oor:op="fuse"><value>9</value></prop></item>
 </oor:items>
 """
 
@@ -89,11 +100,24 @@ class ProfileSlot:
         registry = user / "registrymodifications.xcu"
         if not registry.exists():
             registry.write_text(REGISTRY, encoding="utf-8")
+        else:
+            enforce_registry(registry)
 
     def release(self) -> None:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+
+def enforce_registry(path: Path) -> None:
+    """Add the settings of REGISTRY that a profile made by an older version lacks."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    missing = [
+        line for line in REGISTRY.splitlines() if line.startswith("<item ") and line not in text
+    ]
+    if missing and "</oor:items>" in text:
+        text = text.replace("</oor:items>", "\n".join(missing) + "\n</oor:items>", 1)
+        path.write_text(text, encoding="utf-8")
 
 
 class OfficeProcess:

@@ -7,12 +7,18 @@ fails with a clear code instead of converting into garbage.
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from enum import StrEnum
 from pathlib import Path
 
 from imm_engine.formats import PLAIN_TEXT_TYPES
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The fixed fields of a compound file header after the magic (MS-CFB 2.2): major version 3
+#: with 512-byte sectors or 4 with 4096-byte sectors, byte order FFFE, 64-byte mini sectors.
+#: The magic alone followed by noise is not a compound file (LibreOffice would "convert" it).
+OLE_HEADERS = (b"\x03\x00\xfe\xff\x09\x00\x06\x00", b"\x04\x00\xfe\xff\x0c\x00\x06\x00")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: Stream names of an encrypted OOXML package (ECMA-376 agile/standard encryption), UTF-16LE.
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -35,7 +41,7 @@ def kind_of(head: bytes) -> Kind:
     if head.startswith(ZIP_MAGIC):
         return Kind.ZIP
     if head.startswith(OLE_MAGIC):
-        return Kind.OLE
+        return Kind.OLE if head[0x1A:0x22] in OLE_HEADERS else Kind.BINARY
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF"):
         return Kind.PDF
     if b"%PDF-" in head[:1024] and not looks_like_text(head):  # readers allow leading junk
@@ -59,6 +65,60 @@ def looks_like_text(head: bytes) -> bool:
             return True
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
     return controls / max(1, len(sample)) < 0.05  # legacy 8-bit text encodings
+
+
+def compound_file_problem(path: Path) -> str | None:
+    """Why an OLE compound file is not sound, or None: its root directory entry must exist.
+
+    A valid header followed by noise would otherwise be opened by LibreOffice as text.
+    """
+    with open(path, "rb") as f:
+        head = f.read(512)
+        if len(head) < 0x34:
+            return "the compound file header is truncated"
+        shift = struct.unpack_from("<H", head, 0x1E)[0]
+        if shift not in (9, 12):
+            return "the compound file header has an impossible sector size"
+        first_dir = struct.unpack_from("<I", head, 0x30)[0]
+        offset = (first_dir + 1) << shift
+        f.seek(offset)
+        entry = f.read(128)
+    if len(entry) < 128:
+        return "its directory lies past the end of the file"
+    name_length = struct.unpack_from("<H", entry, 0x40)[0]
+    if entry[0x42] != 5 or name_length > 64 or name_length % 2:  # 5: the root storage
+        return "its directory has no root entry"
+    return None
+
+
+#: A zip package (OOXML, ODF, EPUB) may expand to this much in total...
+MAX_UNZIPPED_BYTES = 2 * 1024**3
+#: ...and no member may expand more than this ratio once it is above MAX_RATIO_FLOOR bytes.
+MAX_RATIO = 200
+MAX_RATIO_FLOOR = 100 * 1024**2
+MAX_MEMBERS = 100_000
+
+
+def zip_problem(path: Path) -> str | None:
+    """Why a zip package would expand beyond reason (a zip bomb), or None.
+
+    Sizes come from the central directory; a package that lies about them is damaged and
+    LibreOffice refuses it. One Python cannot read at all is left to LibreOffice to judge.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    if len(members) > MAX_MEMBERS:
+        return f"the package has more than {MAX_MEMBERS} parts"
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        return f"the package expands to {total} bytes, above {MAX_UNZIPPED_BYTES}"
+    for m in members:
+        if m.file_size > MAX_RATIO_FLOOR and m.file_size > MAX_RATIO * max(1, m.compress_size):
+            return f"the part {m.filename[:80]} expands {m.file_size // max(1, m.compress_size)}x"
+    return None
 
 
 def is_encrypted_ooxml(path: Path) -> bool:
