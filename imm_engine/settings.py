@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from imm_engine.notify.routes import Routes, parse_routes
+from imm_engine.storage.config import StorageConfig, parse_storage_config
 
 DEFAULT_ACCESS_KEY_ID = "imm-local"
 DEFAULT_ACCESS_KEY_SECRET = "imm-local-secret"
@@ -55,6 +56,9 @@ class Settings:
     notify_max_attempts: int = 12
     notify_max_backoff_s: float = 300.0
     log_level: str = "info"
+    # --- storage ---
+    #: Backends, bucket routing and roles (imm_engine/storage/config.py).
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property
     def effective_broker_url(self) -> str:
@@ -110,6 +114,8 @@ class Settings:
             notify_max_attempts=g.integer("IMM_NOTIFY_MAX_ATTEMPTS", 12, 1, 1000),
             notify_max_backoff_s=g.number("IMM_NOTIFY_MAX_BACKOFF", 300.0, 0.01, 86400),
             log_level=g.choice("IMM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            # --- storage ---
+            storage=_storage_config(g),
         )
 
 
@@ -211,3 +217,22 @@ def _notify_routes(g: _Reader) -> Routes:
         return parse_routes(topics)
     except ValueError as exc:
         raise SettingsError(f"notification topics: {exc}") from None
+
+
+def _storage_config(g: _Reader) -> StorageConfig:
+    """`IMM_STORAGE_CONFIG`: inline JSON (starting with `{`) or the path of a JSON file."""
+    value = g.raw("IMM_STORAGE_CONFIG")
+    if value is None:
+        return StorageConfig()
+    try:
+        if value.startswith("{"):
+            document = json.loads(value)
+        else:
+            document = json.loads(Path(value).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        shown = "(inline JSON)" if value.startswith("{") else repr(value)
+        raise SettingsError(f"IMM_STORAGE_CONFIG {shown}: {exc}") from None
+    try:
+        return parse_storage_config(document, g.env)
+    except ValueError as exc:
+        raise SettingsError(f"IMM_STORAGE_CONFIG: {exc}") from None
