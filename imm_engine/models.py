@@ -44,6 +44,8 @@ class TaskRecord:
     #: Task-specific results added to the completion event (e.g. PageCount, Targets).
     result: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    #: The project's ServiceRole: which buckets the task may read and write ("" = default role).
+    service_role: str = ""
 
     @property
     def finished(self) -> bool:
@@ -83,6 +85,7 @@ class TaskRecord:
             definition=obj("definition"),
             result=obj("result"),
             attempts=int(data.get("attempts", 0) or 0),
+            service_role=data.get("service_role", ""),
         )
 
     def task_info(self, *, with_definition: bool = False) -> dict[str, Any]:

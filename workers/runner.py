@@ -21,6 +21,7 @@ from imm_engine.notify import events
 from imm_engine.settings import Settings
 from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import ObjectStore, StorageError
+from imm_engine.storage.guarded import GuardedStore
 from workers.processors.base import Processor, Progress, TaskContext
 from workers.retry import retry_delay
 from workers.workdir import workdir
@@ -63,7 +64,7 @@ def run(task_id: str, deps: Deps) -> None:
         with workdir(task_id) as wd:
             ctx = TaskContext(
                 settings=deps.settings,
-                storage=deps.storage,
+                storage=task_storage(deps, rec),
                 workdir=wd,
                 progress=Progress(lambda pct: deps.store.set_progress(task_id, pct)),
                 resources=deps.resources,
@@ -141,6 +142,11 @@ def write_extended_message(deps: Deps, rec: TaskRecord, body: dict[str, Any]) ->
         with workdir(rec.task_id) as wd:
             path = wd / "message.json"
             path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-            deps.storage.upload(path, uri)
+            task_storage(deps, rec).upload(path, uri)
     except (StorageError, OSError, ValueError) as exc:
         log.warning("task %s: cannot write ExtendedMessageURI %s: %s", rec.task_id, target, exc)
+
+
+def task_storage(deps: Deps, rec: TaskRecord) -> ObjectStore:
+    """The storage a task sees: only the buckets its service role is granted."""
+    return GuardedStore(deps.storage, deps.settings.storage.grants, rec.service_role)

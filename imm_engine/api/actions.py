@@ -17,6 +17,8 @@ from imm_engine.models import TaskRecord
 from imm_engine.params import Params
 from imm_engine.queue import TaskQueue
 from imm_engine.state.store import TaskStore
+from imm_engine.storage.guarded import check_uris
+from imm_engine.tasktypes.access import job_uris
 from imm_engine.tasktypes import BY_ACTION, BY_TYPE, SubmitContext, TaskTypeSpec
 from imm_engine.tasktypes.base import project_name
 
@@ -49,6 +51,8 @@ def create_task(spec: TaskTypeSpec) -> Handler:
             job=sub.job,
             definition=sub.definition,
         )
+        reads, writes = job_uris(sub.job, sub.notification)
+        check_uris(services.submit.grants, rec.service_role, reads, writes)
         services.store.create(rec)
         try:
             services.queue.submit(spec.task_type, rec.task_id, spec.queue)

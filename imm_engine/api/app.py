@@ -44,7 +44,11 @@ class ImmEndpoint:
         self.services = Services(
             store=TaskStore(client, keys, settings.task_ttl_s),
             queue=TaskQueue(settings),
-            submit=SubmitContext(settings.notify_routes, settings.notify_unknown_topic),
+            submit=SubmitContext(
+                settings.notify_routes,
+                settings.notify_unknown_topic,
+                grants=settings.storage.grants,
+            ),
         )
 
     async def serve(self, request: Request) -> Response:

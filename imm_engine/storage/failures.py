@@ -42,7 +42,6 @@ TRANSIENT_CODES = frozenset(
         "Throttling",
         "ThrottlingException",
         "RequestTimeout",
-        "RequestTimeTooSkewed",
         "InternalError",
         "ServiceUnavailable",
         "RequestTimeoutException",

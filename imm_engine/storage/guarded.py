@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from imm_engine.errors import ApiError
 from imm_engine.storage.base import AccessDenied, ObjectInfo, ObjectStore
 from imm_engine.storage.grants import Access, Grants, first_denial
-from imm_engine.uris import OssUri
+from imm_engine.uris import SCHEME, OssUri
 
 
 class GuardedStore:
@@ -36,10 +37,16 @@ class GuardedStore:
         self.inner.upload(src, uri)
 
 
-def check_uris(grants: Grants, role: str, reads: list[str], writes: list[str]) -> None:
-    """At submission: refuse a task whose role may not read `reads` or write `writes` (buckets).
+def check_uris(grants: Grants, role: str, reads: Iterable[str], writes: Iterable[str]) -> None:
+    """At submission: refuse a task whose role may not read `reads` or write `writes`.
 
-    Raises ApiError 403 `AccessDenied`, as IMM answers when its ServiceRole lacks access."""
-    why = first_denial(grants, role, reads, writes)
+    Each item is an `oss://bucket/...` URI (or a bare bucket name). Raises ApiError 403
+    `AccessDenied`, as IMM does when the project's ServiceRole lacks access."""
+    why = first_denial(grants, role, map(bucket_of, reads), map(bucket_of, writes))
     if why:
         raise ApiError("AccessDenied", why, 403)
+
+
+def bucket_of(uri: str) -> str:
+    rest = uri[len(SCHEME) :] if uri.startswith(SCHEME) else uri
+    return rest.partition("/")[0]

@@ -12,6 +12,7 @@ from imm_engine import uris
 from imm_engine.errors import ApiError, invalid, missing
 from imm_engine.notify.routes import Routes
 from imm_engine.params import SIGNATURE_PARAMS, Params
+from imm_engine.storage.grants import Grants
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096
@@ -25,6 +26,8 @@ SECRET_PARAMS = frozenset({"Password"})
 class SubmitContext:
     routes: Routes
     unknown_topic: str = "reject"
+    #: Storage roles: which buckets a project's ServiceRole may read and write.
+    grants: Grants = field(default_factory=Grants)
 
 
 @dataclass(frozen=True)

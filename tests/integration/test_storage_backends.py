@@ -150,10 +150,10 @@ def test_large_object_streams_with_bounded_memory(store: ObjectStore, tmp_path: 
         head = store.client.head_object(Bucket=BUCKET, Key=uri.key)
         assert head["ETag"].strip('"').endswith("-5")  # a multipart object of 5 parts
     else:
-        assert OSS_ETAG_PARTS(store, uri) == 5
+        assert oss_etag_parts(store, uri) == 5
 
 
-def OSS_ETAG_PARTS(store: Any, uri: OssUri) -> int:  # noqa: N802
+def oss_etag_parts(store: Any, uri: OssUri) -> int:
     etag = store.bucket(uri.bucket).head_object(uri.key).etag
     return int(etag.rpartition("-")[2]) if "-" in etag else 1
 
