@@ -18,8 +18,8 @@ from imm_engine.params import Params
 from imm_engine.queue import TaskQueue
 from imm_engine.state.store import TaskStore
 from imm_engine.storage.guarded import check_uris
-from imm_engine.tasktypes.access import job_uris
 from imm_engine.tasktypes import BY_ACTION, BY_TYPE, SubmitContext, TaskTypeSpec
+from imm_engine.tasktypes.access import job_uris
 from imm_engine.tasktypes.base import project_name
 
 log = logging.getLogger("imm_engine.api")
