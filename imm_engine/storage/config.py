@@ -96,6 +96,13 @@ class StorageConfig:
     buckets: Mapping[str, str] = field(default_factory=lambda: {"*": "local"})
     grants: Grants = field(default_factory=Grants)
 
+    def describe(self) -> str:
+        """`media-in -> aliyun (oss), * -> disk (local)`: for the start banner; no secrets."""
+        return ", ".join(
+            f"{bucket} -> {name} ({self.backends[name].type})"
+            for bucket, name in self.buckets.items()
+        )
+
     def backend_for(self, bucket: str) -> str | None:
         """The backend that holds `bucket`, or None when no entry (and no `*`) names it."""
         return self.buckets.get(bucket, self.buckets.get("*"))

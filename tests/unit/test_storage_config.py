@@ -35,6 +35,9 @@ def test_the_brief_example() -> None:
     assert config.backend_for("other") == "disk"
     assert config.backends["aliyun"].options["access_key_secret"] == "sk"
     assert "sk" not in repr(config.backends["aliyun"])
+    assert config.describe() == (
+        "media-in -> aliyun (oss), minio-bkt -> minio (s3), * -> disk (local)"
+    )
     assert config.grants.allowed("reader-role", "media-in", "read")  # type: ignore[arg-type]
 
 
