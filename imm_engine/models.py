@@ -44,7 +44,6 @@ class TaskRecord:
     #: Task-specific results added to the completion event (e.g. PageCount, Targets).
     result: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
-    #: The project's ServiceRole: which buckets the task may read and write ("" = default role).
     service_role: str = ""
 
     @property
