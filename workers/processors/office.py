@@ -18,13 +18,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.formats import IMAGE_TARGETS, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
 from imm_engine.naming import Namer
-from imm_engine.storage.base import (
-    AccessDenied,
-    ObjectInfo,
-    ObjectNotFound,
-    ObjectTooLarge,
-    StorageError,
-)
+from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
 from workers.processors import pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.text import flow
@@ -119,8 +113,6 @@ def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> ObjectInfo:
         ) from exc
     except ObjectTooLarge as exc:
         raise TaskFailure("InvalidFile.TooLarge", str(exc)) from exc
-    except AccessDenied as exc:
-        raise TaskFailure("AccessDenied", f"Cannot read {source}: {exc}") from exc
     except StorageError as exc:
         raise TaskFailure(
             "SourceReadFailed", f"Cannot read {source}: {exc}", retryable=exc.transient
@@ -225,8 +217,6 @@ def sheet_subindexes(export: PdfExport) -> dict[int, int]:
 def upload(ctx: TaskContext, path: Path, target: uris.OssUri) -> None:
     try:
         ctx.storage.upload(path, target)
-    except AccessDenied as exc:
-        raise TaskFailure("AccessDenied", f"Cannot write {target}: {exc}") from exc
     except StorageError as exc:
         raise TaskFailure(
             "TargetWriteFailed", f"Cannot write {target}: {exc}", retryable=exc.transient
