@@ -50,6 +50,8 @@ def _wait(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
             httpx.get(url, timeout=1, trust_env=False)
             return
         time.sleep(0.1)
+    proc.kill()  # never leave a server behind
+    proc.wait()
     raise RuntimeError(f"{what} did not start")
 
 
