@@ -24,13 +24,15 @@ def broker_url(settings: Settings) -> str:
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     keys = Keys(settings.key_prefix)
-    transport: dict[str, Any] = {
-        # Above the hard time limit: a task still running is never handed to another worker.
-        "visibility_timeout": settings.visibility_timeout_s,
-    }
+    transport: dict[str, Any] = {}
     if broker_url(settings).startswith("redis"):
+        # Above the hard time limit: a task still running is never handed to another worker.
+        transport["visibility_timeout"] = settings.visibility_timeout_s
         # Several deployments (and the test suite) can share one Redis.
         transport["global_keyprefix"] = f"{settings.key_prefix}:celery:"
+    # On RabbitMQ (amqp://) there is no visibility timeout: an unacknowledged message goes back
+    # to the queue when its consumer's connection closes, and RabbitMQ's consumer_timeout
+    # (30 min by default) is far above the hard time limit (docs/storage.md, "Broker").
     return {
         "broker_url": broker_url(settings),
         "broker_transport_options": transport,

@@ -189,7 +189,9 @@ def banner(settings: Settings, redis_url: str, private: bool) -> None:
             if settings.access_keys_default
             else ""
         ),
-        f"  Storage    {settings.storage_root.absolute()}  (oss://bucket/key is <root>/bucket/key)",
+        f"  Storage    {settings.storage_root.absolute()}  (oss://bucket/key is <root>/bucket/key)"
+        if settings.storage.buckets == {"*": "local"}
+        else f"  Storage    {settings.storage.describe()}  (IMM_STORAGE_CONFIG)",
         f"  Redis      {redis_url}"
         + (f"  (private, data in {settings.data_dir.absolute() / 'redis'})" if private else ""),
         f"  Workers    {settings.concurrency} processes, one warm LibreOffice each",

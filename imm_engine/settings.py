@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from imm_engine.notify.routes import Routes, parse_routes
+from imm_engine.storage.config import StorageConfig, parse_storage_config
 
 DEFAULT_ACCESS_KEY_ID = "imm-local"
 DEFAULT_ACCESS_KEY_SECRET = "imm-local-secret"
@@ -74,6 +75,9 @@ class Settings:
     #: LibreOffice crashes/hangs on one document before it is quarantined (0: never).
     quarantine_after: int = 2
     quarantine_ttl_s: int = 7 * 24 * 3600
+    # --- storage ---
+    #: Backends, bucket routing and roles (imm_engine/storage/config.py).
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property
     def effective_broker_url(self) -> str:
@@ -141,6 +145,8 @@ class Settings:
             # --- soffice faults ---
             quarantine_after=g.integer("IMM_QUARANTINE_AFTER", 2, 0, 100),
             quarantine_ttl_s=g.integer("IMM_QUARANTINE_TTL", 7 * 24 * 3600, 60, 365 * 86400),
+            # --- storage ---
+            storage=_storage_config(g),
         )
 
 
@@ -255,3 +261,22 @@ def _project_names(text: str) -> tuple[str, ...]:
                 "'-' and '_', starting with a letter or '_')"
             )
     return names
+
+
+def _storage_config(g: _Reader) -> StorageConfig:
+    """`IMM_STORAGE_CONFIG`: inline JSON (starting with `{`) or the path of a JSON file."""
+    value = g.raw("IMM_STORAGE_CONFIG")
+    if value is None:
+        return StorageConfig()
+    try:
+        if value.startswith("{"):
+            document = json.loads(value)
+        else:
+            document = json.loads(Path(value).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        shown = "(inline JSON)" if value.startswith("{") else repr(value)
+        raise SettingsError(f"IMM_STORAGE_CONFIG {shown}: {exc}") from None
+    try:
+        return parse_storage_config(document, g.env)
+    except ValueError as exc:
+        raise SettingsError(f"IMM_STORAGE_CONFIG: {exc}") from None

@@ -20,7 +20,8 @@ from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.notify import events
 from imm_engine.settings import Settings
 from imm_engine.state.store import OutboxEvent, TaskStore
-from imm_engine.storage.base import ObjectStore, StorageError
+from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
+from imm_engine.storage.guarded import GuardedStore
 from workers.processors.base import Processor, Progress, TaskContext
 from workers.retry import retry_delay
 from workers.workdir import workdir
@@ -63,13 +64,14 @@ def run(task_id: str, deps: Deps) -> None:
         with workdir(task_id) as wd:
             ctx = TaskContext(
                 settings=deps.settings,
-                storage=deps.storage,
+                storage=task_storage(deps, rec),
                 workdir=wd,
                 progress=Progress(lambda pct: deps.store.set_progress(task_id, pct)),
                 resources=deps.resources,
             )
             result = processor.run(rec, ctx)
     except TaskFailure as failure:
+        failure = access_denied(failure)
         delay = retry_delay(failure, attempt)
         if delay is not None:
             log.warning(
@@ -141,6 +143,19 @@ def write_extended_message(deps: Deps, rec: TaskRecord, body: dict[str, Any]) ->
         with workdir(rec.task_id) as wd:
             path = wd / "message.json"
             path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-            deps.storage.upload(path, uri)
+            task_storage(deps, rec).upload(path, uri)
     except (StorageError, OSError, ValueError) as exc:
         log.warning("task %s: cannot write ExtendedMessageURI %s: %s", rec.task_id, target, exc)
+
+
+def task_storage(deps: Deps, rec: TaskRecord) -> ObjectStore:
+    """The storage a task sees: only the buckets its service role is granted."""
+    return GuardedStore(deps.storage, deps.settings.storage.grants, rec.service_role)
+
+
+def access_denied(failure: TaskFailure) -> TaskFailure:
+    """A failure caused by a refused read or write ends with Code `AccessDenied`, whichever
+    processor turned the storage error into its own code (SourceReadFailed, ...)."""
+    if isinstance(failure.__cause__, AccessDenied) and failure.code != "AccessDenied":
+        return TaskFailure("AccessDenied", failure.message)
+    return failure

@@ -22,7 +22,9 @@ from imm_engine.params import Params
 from imm_engine.queue import TaskQueue
 from imm_engine.state.projects import ProjectStore
 from imm_engine.state.store import TaskStore
+from imm_engine.storage.guarded import check_uris
 from imm_engine.tasktypes import BY_ACTION, SubmitContext, TaskTypeSpec
+from imm_engine.tasktypes.access import job_uris
 
 log = logging.getLogger("imm_engine.api")
 
@@ -56,6 +58,8 @@ def create_task(spec: TaskTypeSpec) -> Handler:
             definition=sub.definition,
             service_role=project.service_role,
         )
+        reads, writes = job_uris(sub.job, sub.notification)
+        check_uris(services.submit.grants, rec.service_role, reads, writes)
         services.store.create(rec)
         try:
             services.queue.submit(spec.task_type, rec.task_id, spec.queue)

@@ -54,7 +54,11 @@ class ImmEndpoint:
         self.services = Services(
             store=TaskStore(client, keys, settings.task_ttl_s),
             queue=TaskQueue(settings),
-            submit=SubmitContext(settings.notify_routes, settings.notify_unknown_topic),
+            submit=SubmitContext(
+                settings.notify_routes,
+                settings.notify_unknown_topic,
+                grants=settings.storage.grants,
+            ),
             projects=ProjectStore(client, keys),
         )
         self.default_projects_ready = False

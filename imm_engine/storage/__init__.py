@@ -1,12 +1,33 @@
-"""Object storage behind `oss://bucket/key` URIs."""
+"""Object storage behind `oss://bucket/key` URIs: local directories, Alibaba OSS, S3."""
 
 from __future__ import annotations
 
-from imm_engine.settings import Settings
+from typing import TYPE_CHECKING
+
 from imm_engine.storage.base import ObjectStore
+from imm_engine.storage.config import BackendSpec
 from imm_engine.storage.local import LocalStore
+from imm_engine.storage.router import RoutingStore
+
+if TYPE_CHECKING:
+    from imm_engine.settings import Settings
+
+
+def open_backend(spec: BackendSpec, settings: Settings) -> ObjectStore:
+    """One backend; the cloud SDKs are imported only when a backend uses them."""
+    if spec.type == "oss":
+        from imm_engine.storage.oss import OssStore
+
+        return OssStore(spec)
+    if spec.type == "s3":
+        from imm_engine.storage.s3 import S3Store
+
+        return S3Store(spec)
+    return LocalStore(spec.options.get("root") or settings.storage_root)
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    """The object store the settings choose (the local directory for now)."""
-    return LocalStore(settings.storage_root)
+    """The store the settings choose: each bucket on its backend (all local by default)."""
+    config = settings.storage
+    backends = {name: open_backend(spec, settings) for name, spec in config.backends.items()}
+    return RoutingStore(config, backends)

@@ -26,6 +26,10 @@ class ObjectTooLarge(StorageError):
     pass
 
 
+class AccessDenied(StorageError):
+    """Reading or writing is not allowed: by the role's grants or by the storage service."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     size: int

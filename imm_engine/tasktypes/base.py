@@ -11,6 +11,7 @@ from imm_engine import uris
 from imm_engine.errors import ApiError, invalid, missing
 from imm_engine.notify.routes import Routes
 from imm_engine.params import SIGNATURE_PARAMS, Params, loads_json
+from imm_engine.storage.grants import Grants
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096
@@ -24,6 +25,8 @@ SECRET_PARAMS = frozenset({"Password"})
 class SubmitContext:
     routes: Routes
     unknown_topic: str = "reject"
+    #: Storage roles: which buckets a project's ServiceRole may read and write.
+    grants: Grants = field(default_factory=Grants)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,33 @@
+"""Celery settings for the two brokers (imm_engine/celery_config.py)."""
+
+from __future__ import annotations
+
+from imm_engine.celery_config import celery_config
+from imm_engine.settings import Settings
+
+
+def test_redis_broker_has_a_visibility_timeout_and_a_key_prefix() -> None:
+    conf = celery_config(Settings.from_env({"IMM_REDIS_URL": "redis://r:6379/0"}))
+    assert conf["broker_transport_options"] == {
+        "visibility_timeout": 900,
+        "global_keyprefix": "imm:celery:",
+    }
+
+
+def test_amqp_broker() -> None:
+    settings = Settings.from_env(
+        {
+            "IMM_REDIS_URL": "redis://r:6379/0",
+            "IMM_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+            "IMM_KEY_PREFIX": "site1",
+        }
+    )
+    conf = celery_config(settings)
+    assert conf["broker_url"] == "amqp://guest:guest@127.0.0.1:5672//"
+    assert conf["broker_transport_options"] == {}  # visibility_timeout is Redis-only
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    # Longest run, far below RabbitMQ's default consumer_timeout of 30 minutes.
+    assert conf["task_time_limit"] == 600 < 30 * 60
+    assert [q.name for q in conf["task_queues"]] == ["site1.office"]
+    assert conf["task_queues"][0].durable
