@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from imm_engine.errors import ApiError
-from imm_engine.storage.base import AccessDenied, ObjectInfo, ObjectStore
+from imm_engine.storage.base import AccessDenied, ObjectInfo, ObjectStore, StorageError
 from imm_engine.storage.grants import Access, Grants, first_denial
+from imm_engine.storage.listing import PrefixLister
 from imm_engine.uris import SCHEME, OssUri
 
 
@@ -35,6 +36,14 @@ class GuardedStore:
     def upload(self, src: Path, uri: OssUri) -> None:
         self._check(uri, Access.WRITE)
         self.inner.upload(src, uri)
+
+    def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        why = self.grants.denial(self.role, bucket, Access.READ)
+        if why:
+            raise AccessDenied(why)
+        if not isinstance(self.inner, PrefixLister):
+            raise StorageError(f"The storage of bucket {bucket} cannot list objects by prefix.")
+        yield from self.inner.list_prefix(bucket, prefix)
 
 
 def check_uris(grants: Grants, role: str, reads: Iterable[str], writes: Iterable[str]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError
 from imm_engine.storage.config import StorageConfig
+from imm_engine.storage.listing import PrefixLister
 from imm_engine.uris import OssUri
 
 
@@ -34,3 +35,11 @@ class RoutingStore:
         if store is None:
             raise StorageError(f"The bucket {uri.bucket} is not configured on this server.")
         store.upload(src, uri)
+
+    def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        store = self.backend(bucket)
+        if store is None:
+            return
+        if not isinstance(store, PrefixLister):
+            raise StorageError(f"The storage of bucket {bucket} cannot list objects by prefix.")
+        yield from store.list_prefix(bucket, prefix)
