@@ -29,5 +29,5 @@ def test_amqp_broker() -> None:
     assert conf["worker_prefetch_multiplier"] == 1
     # Longest run, far below RabbitMQ's default consumer_timeout of 30 minutes.
     assert conf["task_time_limit"] == 600 < 30 * 60
-    assert [q.name for q in conf["task_queues"]] == ["site1.office"]
-    assert conf["task_queues"][0].durable
+    assert [q.name for q in conf["task_queues"]] == ["site1.files", "site1.media", "site1.office"]
+    assert all(q.durable for q in conf["task_queues"])
