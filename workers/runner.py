@@ -88,6 +88,8 @@ def run(task_id: str, deps: Deps) -> None:
         log.info("task %s failed: %s", task_id, failure)
         finish(deps, rec, TaskStatus.FAILED, code=failure.code, message=failure.message)
         return
+    except outage.UNREACHABLE:
+        raise  # Redis away (e.g. the quarantine's bookkeeping): run again once it is back
     except SoftTimeLimitExceeded:
         log.warning("task %s: soft time limit reached; failing it", task_id)
         finish(

@@ -86,7 +86,9 @@ def test_redis_restart_loses_nothing(
     for task_id in accepted:
         fields = record.get(task_id)
         assert fields["status"] == "Succeeded"
-        assert fields["attempts"] == "1", f"{task_id} ran {fields['attempts']} times"
+        # A run that needed Redis mid-conversion (the quarantine's bookkeeping) waits for
+        # it and runs again: at most one more run, never a second completion.
+        assert fields["attempts"] in ("1", "2"), f"{task_id} ran {fields['attempts']} times"
         assert len(receiver.for_task(task_id)) == 1
     for i in (1, 2):
         pages = list((cluster.storage / "faults-bkt" / "out" / f"hb{i}").iterdir())
