@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTHON ?= $(shell for p in python3.11 python3 /usr/bin/python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys,sysconfig; sys.exit(not (sys.version_info[:2]==(3,11) and sysconfig.get_config_var("Py_ENABLE_SHARED")))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: up test deps install lint typecheck bench clean
+.PHONY: up test deps install lint typecheck bench clean soak
 
 up: install
 	@$(BIN)/imm-engine up
@@ -38,6 +38,9 @@ typecheck: install
 
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -6,6 +6,7 @@ Every variable is listed in README.md with its default.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -78,6 +79,14 @@ class Settings:
     # --- storage ---
     #: Backends, bucket routing and roles (imm_engine/storage/config.py).
     storage: StorageConfig = field(default_factory=StorageConfig)
+    # --- fault tolerance (faults-worker) ---
+    #: Overrides of the derived run limits (0: derived from `convert_timeout_s`).
+    task_time_limit_override_s: int = 0
+    task_soft_time_limit_override_s: int = 0
+    visibility_timeout_override_s: int = 0
+
+    def __post_init__(self) -> None:
+        check_time_limits(self)
 
     @property
     def effective_broker_url(self) -> str:
@@ -90,7 +99,12 @@ class Settings:
     @property
     def task_time_limit_s(self) -> int:
         """Hard limit of one task run: the conversion timeout plus room to fetch and store."""
-        return int(self.convert_timeout_s) + 300
+        return self.task_time_limit_override_s or int(self.convert_timeout_s) + 300
+
+    @property
+    def task_soft_time_limit_s(self) -> int:
+        """Soft limit: the run is told to stop (and fails) 30 s before the hard limit."""
+        return self.task_soft_time_limit_override_s or self.task_time_limit_s - 30
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -98,7 +112,7 @@ class Settings:
 
         Above the hard time limit, so a task still running is never delivered twice.
         """
-        return self.task_time_limit_s + 300
+        return self.visibility_timeout_override_s or self.task_time_limit_s + 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -147,7 +161,31 @@ class Settings:
             quarantine_ttl_s=g.integer("IMM_QUARANTINE_TTL", 7 * 24 * 3600, 60, 365 * 86400),
             # --- storage ---
             storage=_storage_config(g),
+            # --- fault tolerance (faults-worker) ---
+            task_time_limit_override_s=g.integer("IMM_TASK_TIME_LIMIT", 0, 0, 30 * 86400),
+            task_soft_time_limit_override_s=g.integer("IMM_TASK_SOFT_TIME_LIMIT", 0, 0, 30 * 86400),
+            visibility_timeout_override_s=g.integer("IMM_VISIBILITY_TIMEOUT", 0, 0, 30 * 86400),
         )
+
+
+def check_time_limits(s: Settings) -> None:
+    """visibility timeout > hard limit > soft limit > conversion timeout, or SettingsError.
+
+    A message is re-delivered when it has been unacknowledged for the visibility timeout; a run
+    is killed at the hard limit. With this order a run still going is never handed to a second
+    worker, and LibreOffice's own watchdog and the soft limit act before the kill."""
+    order = [
+        ("IMM_VISIBILITY_TIMEOUT", float(s.visibility_timeout_s)),
+        ("IMM_TASK_TIME_LIMIT", float(s.task_time_limit_s)),
+        ("IMM_TASK_SOFT_TIME_LIMIT", float(s.task_soft_time_limit_s)),
+        ("IMM_CONVERT_TIMEOUT", s.convert_timeout_s),
+    ]
+    for (upper, above), (lower, below) in itertools.pairwise(order):
+        if not above > below:
+            raise SettingsError(
+                f"{upper} ({above:g} s) must be greater than {lower} ({below:g} s): "
+                "visibility timeout > task time limit > soft time limit > conversion timeout"
+            )
 
 
 class _Reader:

@@ -13,7 +13,8 @@ from typing import Any
 
 import redis
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.signals import task_failure, worker_process_init, worker_process_shutdown
 
 from imm_engine.celery_config import celery_config, task_name
 from imm_engine.settings import Settings
@@ -21,7 +22,7 @@ from imm_engine.state.keys import Keys
 from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
 from imm_engine.tasktypes import TASK_TYPES
-from workers import runner
+from workers import outage, runner, timelimits
 from workers.processors.base import Processor
 from workers.processors.compression import FileCompression
 from workers.processors.image_to_pdf import ImageToPDF
@@ -105,16 +106,49 @@ def _stop_process(**_: Any) -> None:
         _deps.resources["converter"].close()
 
 
+_main_deps: runner.Deps | None = None
+
+
+@task_failure.connect
+def _on_task_failure(
+    task_id: str | None = None, exception: BaseException | None = None, **_: Any
+) -> None:
+    """In the main process after Celery killed a run at the hard time limit."""
+    global _main_deps
+    if task_id is None or not isinstance(exception, TimeLimitExceeded):
+        return
+    if _main_deps is None:  # no LibreOffice here: only the store, to finish the record
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=30)
+        _main_deps = runner.Deps(
+            settings=settings,
+            store=TaskStore(client, keys, settings.task_ttl_s),
+            storage=open_store(settings),
+            processors=PROCESSORS,
+        )
+    try:
+        timelimits.fail_after_hard_limit(task_id, _main_deps)
+    except Exception:
+        log.exception("task %s: cannot record the hard time limit", task_id)
+
+
 def _register(task_type: str) -> None:
     @app.task(name=task_name(task_type), bind=True, max_retries=None, acks_late=True)
     def run_task(self: Task, task_id: str) -> None:
         try:
-            runner.run(task_id, deps())
+            # Not `self.retry` while Redis is away: that publishes to the same Redis.
+            outage.until_reachable(
+                f"task {task_id}",
+                lambda: runner.run(task_id, deps()),
+                give_up_after_s=settings.task_soft_time_limit_s,
+            )
         except runner.RetryLater as later:
             raise self.retry(countdown=later.countdown) from later
-        except redis.exceptions.ConnectionError as exc:
-            log.warning("task %s: task store unavailable (%s); retrying in 5 s", task_id, exc)
-            raise self.retry(countdown=5) from exc
+        except (*outage.UNREACHABLE, SoftTimeLimitExceeded) as exc:
+            # Still no Redis at the soft limit: the record could not be finished. Hand the
+            # message back (or, if Redis cannot even take it, leave it unacknowledged: it is
+            # delivered again after the visibility timeout) rather than acknowledge it.
+            log.error("task %s: gave up waiting for Redis (%r); requeued", task_id, exc)
+            raise Reject(exc, requeue=True) from exc
 
 
 for _spec in TASK_TYPES:

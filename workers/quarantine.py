@@ -29,6 +29,7 @@ import redis
 
 from imm_engine.errors import TaskFailure
 from imm_engine.state.keys import Keys
+from workers import outage
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -116,4 +117,9 @@ class Quarantine:
                 f"{strikes} times and is quarantined: it will not be converted again.",
             ) from failure
         finally:
-            self.r.delete(marker)
+            # Wait for Redis if it is away: a marker left behind would count as a crash.
+            outage.until_reachable(
+                f"task {task_id}: quarantine marker",
+                lambda: self.r.delete(marker),
+                give_up_after_s=3600,  # the task's soft time limit comes first
+            )

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord, TaskStatus
@@ -22,6 +24,7 @@ from imm_engine.settings import Settings
 from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
+from workers import outage
 from workers.processors.base import Processor, Progress, TaskContext
 from workers.retry import retry_delay
 from workers.workdir import workdir
@@ -66,7 +69,11 @@ def run(task_id: str, deps: Deps) -> None:
                 settings=deps.settings,
                 storage=task_storage(deps, rec),
                 workdir=wd,
-                progress=Progress(lambda pct: deps.store.set_progress(task_id, pct)),
+                progress=Progress(
+                    lambda pct: outage.best_effort(
+                        "progress", lambda: deps.store.set_progress(task_id, pct)
+                    )
+                ),
                 resources=deps.resources,
             )
             result = processor.run(rec, ctx)
@@ -80,6 +87,19 @@ def run(task_id: str, deps: Deps) -> None:
             raise RetryLater(failure, delay) from failure
         log.info("task %s failed: %s", task_id, failure)
         finish(deps, rec, TaskStatus.FAILED, code=failure.code, message=failure.message)
+        return
+    except outage.UNREACHABLE:
+        raise  # Redis away (e.g. the quarantine's bookkeeping): run again once it is back
+    except SoftTimeLimitExceeded:
+        log.warning("task %s: soft time limit reached; failing it", task_id)
+        finish(
+            deps,
+            rec,
+            TaskStatus.FAILED,
+            code="ConvertTimeout",
+            message=f"The task did not finish within {deps.settings.task_soft_time_limit_s} s "
+            "and was stopped.",
+        )
         return
     except Exception as exc:
         log.exception("task %s: unexpected error", task_id)
@@ -125,8 +145,12 @@ def finish(
         OutboxEvent(d.name, message_json)
         for d in deps.settings.notify_routes.destinations(rec.notification)
     ]
-    done = deps.store.finish(
-        rec, status, code=code, message=message, result=result, events=outbox, end_ts=end
+    done = outage.until_reachable(
+        f"task {rec.task_id}: finish",
+        lambda: deps.store.finish(
+            rec, status, code=code, message=message, result=result, events=outbox, end_ts=end
+        ),
+        give_up_after_s=deps.settings.task_soft_time_limit_s,
     )
     if not done:
         log.info("task %s was finished by another run; this run's result is dropped", rec.task_id)

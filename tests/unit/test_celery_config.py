@@ -11,6 +11,9 @@ def test_redis_broker_has_a_visibility_timeout_and_a_key_prefix() -> None:
     assert conf["broker_transport_options"] == {
         "visibility_timeout": 900,
         "global_keyprefix": "imm:celery:",
+        # Dead workers' messages are looked for every 10 s (kombu's default: about 100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     }
 
 
