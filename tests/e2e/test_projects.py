@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,7 +26,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
-    with running(tmp_path_factory.mktemp("projects"), {"IMM_DEFAULT_PROJECTS": "alpha, beta"}) as s:
+    env = {
+        "IMM_DEFAULT_PROJECTS": "alpha, beta",
+        # A role besides the default one, so a project can be created with it and use it.
+        "IMM_STORAGE_CONFIG": json.dumps(
+            {"roles": {"ArchiveRole": {"read": ["*"], "write": ["*"]}}}
+        ),
+    }
+    with running(tmp_path_factory.mktemp("projects"), env) as s:
         yield s
 
 
