@@ -22,6 +22,7 @@ import amqp.exceptions
 from imm_engine.notify.options import AmqpOptions
 from imm_engine.notify.routes import Destination
 from imm_engine.notify.senders import elapsed_ms, failure
+from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 
 #: Broker refusals that retrying with the same configuration cannot fix: bad credentials or
@@ -60,12 +61,7 @@ def connection_args(opts: AmqpOptions, timeout: float) -> dict[str, Any]:
 
 class AmqpSender:
     def __init__(self) -> None:
-        self._links: dict[str, _Link] = {}
-        self._lock = threading.Lock()
-
-    def _link(self, name: str) -> _Link:
-        with self._lock:
-            return self._links.setdefault(name, _Link())
+        self._links = Links(_Link)
 
     def send(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
@@ -73,7 +69,7 @@ class AmqpSender:
         opts = dest.options
         assert isinstance(opts, AmqpOptions)
         started = time.monotonic()
-        link = self._link(dest.name)
+        link = self._links.get(dest.name)
         with link.lock:
             reused = link.channel is not None
             try:
@@ -134,10 +130,9 @@ class AmqpSender:
         link.channel.basic_publish(message, **kwargs)
 
     def close(self) -> None:
-        with self._lock:
-            for link in self._links.values():
-                with link.lock:
-                    _reset(link)
+        for link in self._links.all():
+            with link.lock:
+                _reset(link)
 
 
 def _reset(link: _Link) -> None:

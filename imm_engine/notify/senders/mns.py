@@ -24,6 +24,7 @@ from mns.topic import TopicMessage
 from imm_engine.notify.options import MnsOptions
 from imm_engine.notify.routes import Destination
 from imm_engine.notify.senders import elapsed_ms
+from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 
 #: MNS error codes that retrying with the same request and credentials cannot fix. A missing
@@ -61,12 +62,7 @@ def _properties(event_id: str, task_id: str, attempt: int) -> dict[str, MessageP
 
 class MnsSender:
     def __init__(self) -> None:
-        self._links: dict[str, _Link] = {}
-        self._lock = threading.Lock()
-
-    def _link(self, name: str) -> _Link:
-        with self._lock:
-            return self._links.setdefault(name, _Link())
+        self._links = Links(_Link)
 
     def send(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
@@ -75,7 +71,7 @@ class MnsSender:
         assert isinstance(opts, MnsOptions)
         started = time.monotonic()
         text = body.decode("utf-8")
-        link = self._link(dest.name)
+        link = self._links.get(dest.name)
         with link.lock:
             try:
                 if link.account is None:
@@ -120,5 +116,4 @@ class MnsSender:
         return Outcome(True, elapsed_ms=elapsed_ms(started))
 
     def close(self) -> None:
-        with self._lock:
-            self._links.clear()
+        self._links.clear()

@@ -23,6 +23,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from imm_engine.notify.options import MqttOptions
 from imm_engine.notify.routes import Destination
 from imm_engine.notify.senders import elapsed_ms
+from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 
 #: CONNACK reason codes (MQTT 5 numbering; paho maps 3.1.1's codes onto them) that retrying
@@ -93,12 +94,7 @@ def _stop(client: mqtt.Client) -> None:
 
 class MqttSender:
     def __init__(self) -> None:
-        self._links: dict[str, _Link] = {}
-        self._lock = threading.Lock()
-
-    def _link(self, name: str) -> _Link:
-        with self._lock:
-            return self._links.setdefault(name, _Link())
+        self._links = Links(_Link)
 
     def send(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
@@ -106,7 +102,7 @@ class MqttSender:
         opts = dest.options
         assert isinstance(opts, MqttOptions)
         started = time.monotonic()
-        link = self._link(dest.name)
+        link = self._links.get(dest.name)
         with link.lock:
             if link.client is not None and not link.client.is_connected():
                 _stop(link.client)
@@ -129,12 +125,11 @@ class MqttSender:
         return Outcome(True, elapsed_ms=elapsed_ms(started))
 
     def close(self) -> None:
-        with self._lock:
-            for link in self._links.values():
-                with link.lock:
-                    if link.client is not None:
-                        _stop(link.client)
-                        link.client = None
+        for link in self._links.all():
+            with link.lock:
+                if link.client is not None:
+                    _stop(link.client)
+                    link.client = None
 
 
 def _publish(

@@ -19,6 +19,7 @@ from typing import Any
 from imm_engine.notify.options import RocketMqOptions
 from imm_engine.notify.routes import Destination
 from imm_engine.notify.senders import elapsed_ms, failure
+from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 
 
@@ -48,12 +49,7 @@ def _producer(dest: Destination, opts: RocketMqOptions) -> Any:
 
 class RocketMqSender:
     def __init__(self) -> None:
-        self._links: dict[str, _Link] = {}
-        self._lock = threading.Lock()
-
-    def _link(self, name: str) -> _Link:
-        with self._lock:
-            return self._links.setdefault(name, _Link())
+        self._links = Links(_Link)
 
     def send(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
@@ -69,7 +65,7 @@ class RocketMqSender:
             )
         from rocketmq import Message
 
-        link = self._link(dest.name)
+        link = self._links.get(dest.name)
         with link.lock:
             try:
                 if link.producer is None:
@@ -95,9 +91,8 @@ class RocketMqSender:
         return Outcome(True, elapsed_ms=elapsed_ms(started))
 
     def close(self) -> None:
-        with self._lock:
-            for link in self._links.values():
-                with link.lock:
-                    if link.producer is not None:
-                        link.producer.shutdown()
-                        link.producer = None
+        for link in self._links.all():
+            with link.lock:
+                if link.producer is not None:
+                    link.producer.shutdown()
+                    link.producer = None
