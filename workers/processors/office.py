@@ -19,10 +19,10 @@ from imm_engine.errors import TaskFailure
 from imm_engine.formats import IMAGE_TARGETS, PLAIN_TEXT_TYPES, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
 from imm_engine.naming import Namer
-from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
 from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.image_sources import images_to_pdf
+from workers.processors.objects import fetch, upload
 from workers.processors.text import flow
 from workers.quarantine import Quarantine
 from workers.soffice import comments, oneshot, rtf_fields, sniff
@@ -122,21 +122,6 @@ class OfficeConversion:
             "TargetCount": len(targets),
             "Targets": listed,
         }
-
-
-def fetch(ctx: TaskContext, source: uris.OssUri, dest: Path) -> ObjectInfo:
-    try:
-        return ctx.storage.download(source, dest, max_bytes=ctx.settings.max_source_bytes)
-    except ObjectNotFound as exc:
-        raise TaskFailure(
-            "ResourceNotFound", f"The source object {source} does not exist."
-        ) from exc
-    except ObjectTooLarge as exc:
-        raise TaskFailure("InvalidFile.TooLarge", str(exc)) from exc
-    except StorageError as exc:
-        raise TaskFailure(
-            "SourceReadFailed", f"Cannot read {source}: {exc}", retryable=exc.transient
-        ) from exc
 
 
 def check_content(src: Path, source_type: str, password: str) -> bool:
@@ -305,12 +290,3 @@ def sheet_subindexes(export: PdfExport) -> dict[int, int]:
         seen[sheet] = seen.get(sheet, 0) + 1
         out[page] = seen[sheet]
     return out
-
-
-def upload(ctx: TaskContext, path: Path, target: uris.OssUri) -> None:
-    try:
-        ctx.storage.upload(path, target)
-    except StorageError as exc:
-        raise TaskFailure(
-            "TargetWriteFailed", f"Cannot write {target}: {exc}", retryable=exc.transient
-        ) from exc
