@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import importlib.util
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ class OssStore:
         if is_loopback(self.endpoint):
             self.session.session.trust_env = False  # no environment proxy for 127.0.0.1
         self._buckets: dict[str, Any] = {}
+        #: Keys per ListObjects page (OSS allows up to 1000).
+        self.list_page_size = 1000
 
     def bucket(self, name: str) -> Any:
         if name not in self._buckets:
@@ -169,6 +172,19 @@ class OssStore:
             except Exception as abort_exc:
                 log.warning("%s: cannot abort multipart upload %s: %s", uri, upload_id, abort_exc)
             raise self._error(exc, what) from exc
+
+    def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Objects whose key starts with `prefix`, in key order (OSS ListObjects pages);
+        zero-byte "directory" placeholders (keys ending in `/`) are skipped."""
+        try:
+            for obj in oss2.ObjectIterator(
+                self.bucket(bucket), prefix=prefix, max_keys=self.list_page_size
+            ):
+                if obj.key.endswith("/") and not obj.size:
+                    continue
+                yield obj.key, ObjectInfo(size=int(obj.size), mtime=float(obj.last_modified))
+        except Exception as exc:
+            raise self._error(exc, f"list oss://{bucket}/{prefix}") from exc
 
 
 def _http_time(value: str) -> float:

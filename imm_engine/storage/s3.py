@@ -10,6 +10,7 @@ upload are atomic) and a failed multipart upload is aborted. Downloads stream to
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ class S3Store:
             verify=o.get("verify", True),
             config=config,
         )
+        #: Keys per ListObjectsV2 page (S3 allows up to 1000).
+        self.list_page_size = 1000
 
     def _error(self, exc: Exception, what: str) -> StorageError:
         if isinstance(exc, botocore.exceptions.ClientError):
@@ -68,6 +71,22 @@ class S3Store:
         if isinstance(exc, botocore.exceptions.BotoCoreError | OSError):
             return to_error(Kind.TRANSIENT, what, f"{self.name}: {exc}")
         return to_error(Kind.PERMANENT, what, f"{self.name}: {exc}")
+
+    def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Objects whose key starts with `prefix`, in key order (ListObjectsV2 pages);
+        zero-byte "directory" placeholders (keys ending in `/`) are skipped."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self.list_page_size}
+        )
+        try:
+            for page in pages:
+                for obj in page.get("Contents", ()):
+                    key, size = str(obj["Key"]), int(obj["Size"])
+                    if key.endswith("/") and not size:
+                        continue
+                    yield key, ObjectInfo(size=size, mtime=obj["LastModified"].timestamp())
+        except Exception as exc:
+            raise self._error(exc, f"list oss://{bucket}/{prefix}") from exc
 
     def stat(self, uri: OssUri) -> ObjectInfo | None:
         try:

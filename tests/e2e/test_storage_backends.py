@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,27 @@ def test_role_without_grant_fails_in_the_worker(
     assert (content["Status"], content["Code"]) == ("Failed", "AccessDenied"), content
     assert "scratch" in content["Message"] and "write" in content["Message"]
     assert not (svc.storage / "scratch").exists()
+
+
+def test_compress_an_s3_prefix_into_an_oss_zip(
+    svc: Service, servers: tuple[S3Server, OssServer], receiver: Receiver
+) -> None:
+    """FileCompression's prefix rule lists the S3 bucket (ListObjectsV2) and the zip is
+    written to the OSS fake; the listing goes through the role guard and the bucket router."""
+    s3, oss = servers
+    run = uuid.uuid4().hex[:8]
+    files = {f"zip/{run}/a.txt": b"alpha", f"zip/{run}/sub/b.txt": b"bravo" * 100}
+    for key, body in files.items():
+        s3.client().put_object(Bucket=S3_BUCKET, Key=key, Body=body)
+    s3.client().put_object(Bucket=S3_BUCKET, Key=f"zip/{run}-not/c.txt", Body=b"outside")
+    request = m.CreateFileCompressionTaskRequest(
+        project_name="test-project",
+        sources=[m.CreateFileCompressionTaskRequestSources(uri=f"oss://{S3_BUCKET}/zip/{run}/")],
+        target_uri=f"oss://{OSS_BUCKET}/zips/{run}.zip",
+        notification=notification(TOPIC),
+    )
+    task_id = str(svc.client().create_file_compression_task(request).body.task_id)
+    content = receiver.wait_for(task_id).content
+    assert content["Status"] == "Succeeded", content
+    with zipfile.ZipFile(oss.path(OSS_BUCKET, f"zips/{run}.zip")) as zf:
+        assert {n: zf.read(n) for n in zf.namelist()} == files

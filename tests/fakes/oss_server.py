@@ -32,10 +32,12 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 import crcmod
 
@@ -50,6 +52,11 @@ CHUNK = 1024 * 1024
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided."
 )
+
+
+def _iso(path: Path) -> str:
+    stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def crc64_file(path: Path) -> int:
@@ -133,6 +140,8 @@ def make_handler(oss: FakeOss) -> type[BaseHTTPRequestHandler]:
 
         def route(self, method: str) -> None:
             p = self.params
+            if method == "GET" and not self.key:
+                return self.list_objects()
             if method == "HEAD" and self.key:
                 return self.head_object()
             if method == "GET" and self.key:
@@ -148,6 +157,39 @@ def make_handler(oss: FakeOss) -> type[BaseHTTPRequestHandler]:
             if method == "DELETE" and "uploadId" in p:
                 return self.abort()
             raise OssError(405, "MethodNotAllowed", f"{method} is not supported by this fake")
+
+        def list_objects(self) -> None:
+            """GetBucket (ListObjects, version 1): prefix, marker and max-keys paging."""
+            p = self.params
+            prefix, marker = p.get("prefix", ""), p.get("marker", "")
+            max_keys = int(p.get("max-keys") or 100)
+            top = oss.root / self.bucket
+            keys = sorted(
+                f.relative_to(top).as_posix()
+                for f in top.rglob("*")
+                if f.is_file() and not f.name.endswith(".imm-meta")
+            )
+            chosen = [k for k in keys if k.startswith(prefix) and k > marker]
+            page, more = chosen[:max_keys], len(chosen) > max_keys
+            items = "".join(
+                f"<Contents><Key>{escape(k)}</Key>"
+                f"<LastModified>{_iso(top / k)}</LastModified>"
+                f"<ETag>&quot;{hashlib.md5(k.encode()).hexdigest().upper()}&quot;</ETag>"
+                f"<Type>Normal</Type>"
+                f"<Size>{(top / k).stat().st_size}</Size>"
+                f"<StorageClass>Standard</StorageClass></Contents>"
+                for k in page
+            )
+            xml = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>'
+                f"<Name>{escape(self.bucket)}</Name><Prefix>{escape(prefix)}</Prefix>"
+                f"<Marker>{escape(marker)}</Marker><MaxKeys>{max_keys}</MaxKeys>"
+                f"<Delimiter></Delimiter><IsTruncated>{'true' if more else 'false'}</IsTruncated>"
+                + (f"<NextMarker>{escape(page[-1])}</NextMarker>" if more else "")
+                + f"{items}</ListBucketResult>"
+            ).encode()
+            oss.count("ListObjects")
+            self.reply(200, xml, {"content-type": "application/xml"})
 
         def object_path(self) -> Path:
             if not self.key or self.key.startswith("/") or ".." in self.key.split("/"):

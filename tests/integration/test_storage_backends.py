@@ -101,6 +101,25 @@ def test_empty_object(store: ObjectStore, tmp_path: Path) -> None:
     assert (tmp_path / "d").read_bytes() == b""
 
 
+def test_list_prefix_pages_in_key_order(store: Any, tmp_path: Path) -> None:
+    base = f"list/{uuid.uuid4().hex}"
+    names = [f"{base}/a.txt", f"{base}/b/c.txt", f"{base}/b/d 文.txt", f"{base}x/e.txt"]
+    for n, name in enumerate(names):
+        (tmp_path / "f").write_bytes(b"x" * (n + 1))
+        store.upload(tmp_path / "f", OssUri(BUCKET, name))
+    (tmp_path / "f").write_bytes(b"x")
+    store.upload(tmp_path / "f", OssUri(BUCKET, f"{base}-other/z.txt"))
+    store.list_page_size = 2  # three objects under the prefix: two pages
+    found = list(store.list_prefix(BUCKET, f"{base}/"))
+    assert [k for k, _ in found] == names[:3]
+    assert [info.size for _, info in found] == [1, 2, 3]
+    assert all(abs(info.mtime - time.time()) < 600 for _, info in found)
+    # A prefix is a string prefix, not a directory: `base` also matches `basex/`.
+    every = [k for k, _ in store.list_prefix(BUCKET, base)]
+    assert every == [f"{base}-other/z.txt", *names]
+    assert list(store.list_prefix(BUCKET, f"{base}/nothing-here")) == []
+
+
 def test_missing_object_and_bucket(store: ObjectStore, tmp_path: Path) -> None:
     assert store.stat(OssUri(BUCKET, "no/such/key.docx")) is None
     with pytest.raises(ObjectNotFound):
