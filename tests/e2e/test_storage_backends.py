@@ -245,3 +245,37 @@ def test_compress_an_s3_prefix_into_an_oss_zip(
     assert content["Status"] == "Succeeded", content
     with zipfile.ZipFile(oss.path(OSS_BUCKET, f"zips/{run}.zip")) as zf:
         assert {n: zf.read(n) for n in zf.namelist()} == files
+
+
+def test_every_task_type_is_checked_at_submission(svc: Service) -> None:
+    """The role may not write "scratch" nor read DENIED_BUCKET: refused before anything runs."""
+    from Tea.exceptions import TeaException
+
+    client = svc.client()
+    calls = [
+        lambda: client.create_file_compression_task(
+            m.CreateFileCompressionTaskRequest(
+                project_name="test-project",
+                sources=[m.CreateFileCompressionTaskRequestSources(uri=f"oss://{S3_BUCKET}/a/")],
+                target_uri="oss://scratch/a.zip",
+            )
+        ),
+        lambda: client.create_image_to_pdftask(
+            m.CreateImageToPDFTaskRequest(
+                project_name="test-project",
+                sources=[m.CreateImageToPDFTaskRequestSources(uri=f"oss://{DENIED_BUCKET}/a.png")],
+                target_uri=f"oss://{OSS_BUCKET}/a.pdf",
+            )
+        ),
+        lambda: client.create_file_uncompression_task(
+            m.CreateFileUncompressionTaskRequest(
+                project_name="test-project",
+                source_uri=f"oss://{S3_BUCKET}/a.zip",
+                target_uri="oss://scratch/a/",
+            )
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(TeaException) as err:
+            call()
+        assert (err.value.code, err.value.statusCode) == ("AccessDenied", 403)

@@ -28,6 +28,55 @@ CASES = [
 ]  # fmt: skip
 
 
+#: One job of every task type, as its parse_job builds it, with what it reads and writes.
+BY_TYPE = {
+    "OfficeConversion": ({"source": SRC, "target_prefix": "oss://o/"}, [SRC], ["oss://o/"]),
+    "ImageToPDF": (
+        {"sources": [{"URI": "oss://i/1.png", "Rotate": 0}, {"URI": "oss://j/2.jpg"}],
+         "target": "oss://o/x.pdf"},
+        ["oss://i/1.png", "oss://j/2.jpg"], ["oss://o/x.pdf"],
+    ),
+    "ImageSplicing": (
+        {"sources": [{"URI": "oss://i/1.png"}], "target": "oss://o/s.jpg"},
+        ["oss://i/1.png"], ["oss://o/s.jpg"],
+    ),
+    "FileCompression": (
+        {"format": "zip", "target": "oss://o/a.zip",
+         "rules": [{"bucket": "i", "key": "dir/", "mode": "prefix", "alias": ""}]},
+        ["oss://i/dir/"], ["oss://o/a.zip"],
+    ),
+    "FileUncompression": (
+        {"source": "oss://i/a.zip", "target_prefix": "oss://o/a/"},
+        ["oss://i/a.zip"], ["oss://o/a/"],
+    ),
+    "ArchiveFileInspection": ({"source": "oss://i/a.zip", "password": ""}, ["oss://i/a.zip"], []),
+    "MediaConvert": (
+        {"source": {"URI": "oss://i/v.mov"},
+         "targets": [{"URI": "oss://o/{barename}.mp4", "Container": "mp4",
+                      "Snapshots": [{"URI": "oss://{bucket}/snap/{index}.jpg"},
+                                    {"URI": "oss://{tags.b}/s.jpg"}]}]},
+        ["oss://i/v.mov"], ["oss://o/{barename}.mp4", "oss://i/v.mov"],
+    ),
+}  # fmt: skip
+MANIFEST = ({"format": "zip", "target": "oss://o/a.zip", "manifest": "oss://m/list.json"},
+            ["oss://m/list.json"], ["oss://o/a.zip"])  # fmt: skip
+
+
+def test_every_task_type_is_covered() -> None:
+    from imm_engine.tasktypes import TASK_TYPES
+
+    assert {spec.task_type for spec in TASK_TYPES} == set(BY_TYPE)
+
+
+@pytest.mark.parametrize(
+    ("job", "reads", "writes"), [*BY_TYPE.values(), MANIFEST], ids=[*BY_TYPE, "manifest"]
+)
+def test_job_uris_of_every_task_type(
+    job: dict[str, Any], reads: list[str], writes: list[str]
+) -> None:
+    assert job_uris(job, {}) == (reads, writes)
+
+
 @pytest.mark.parametrize(("job", "notification", "reads", "writes"), CASES)
 def test_job_uris(
     job: dict[str, Any], notification: dict[str, Any], reads: list[str], writes: list[str]
