@@ -13,7 +13,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from imm_engine.errors import ApiError, not_found
+from imm_engine.errors import ApiError, invalid, not_found
 from imm_engine.params import Params
 from imm_engine.project_params import list_projects_query, project_fields
 from imm_engine.state.projects import Project
@@ -37,10 +37,23 @@ def require_project(services: Services, name: str) -> Project:
     return project
 
 
+def checked_fields(services: Services, params: Params) -> dict[str, Any]:
+    """The project attributes given, with a ServiceRole the storage configuration defines."""
+    fields = project_fields(params)
+    role = fields.get("service_role")
+    if role is not None and not services.submit.grants.known(role):
+        raise invalid(
+            "ServiceRole",
+            f"the role {role} is not defined in this server's storage configuration "
+            '(IMM_STORAGE_CONFIG "roles")',
+        )
+    return fields
+
+
 def create_project(services: Services, params: Params, request_id: str) -> dict[str, Any]:
     name = project_name(params)
     now = time.time()
-    project = Project(name=name, create_ts=now, update_ts=now, **project_fields(params))
+    project = Project(name=name, create_ts=now, update_ts=now, **checked_fields(services, params))
     if not services.projects.create(project):
         raise already_exists("project", f"A project named {name} exists.")
     return {"Project": project.info()}
@@ -56,7 +69,7 @@ def update_project(services: Services, params: Params, request_id: str) -> dict[
     name = project_name(params)
     changes: dict[str, str] = {
         attr: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
-        for attr, value in project_fields(params).items()
+        for attr, value in checked_fields(services, params).items()
     }
     changes["update_ts"] = repr(time.time())
     if not services.projects.update(name, changes):

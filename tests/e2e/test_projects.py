@@ -30,7 +30,12 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         "IMM_DEFAULT_PROJECTS": "alpha, beta",
         # A role besides the default one, so a project can be created with it and use it.
         "IMM_STORAGE_CONFIG": json.dumps(
-            {"roles": {"ArchiveRole": {"read": ["*"], "write": ["*"]}}}
+            {
+                "roles": {
+                    "ArchiveRole": {"read": ["*"], "write": ["*"]},
+                    "TeamARole": {"read": ["team-a"], "write": ["team-a"]},
+                }
+            }
         ),
     }
     with running(tmp_path_factory.mktemp("projects"), env) as s:
@@ -125,6 +130,27 @@ def test_create_get_update_delete(client: Any) -> None:
     assert err.code == "ResourceNotFound"
     err = error(lambda: client.update_project(m.UpdateProjectRequest(project_name=p)))
     assert err.code == "ResourceNotFound"
+
+
+def test_a_role_the_storage_configuration_does_not_define_is_refused(client: Any) -> None:
+    p = name()
+    err = error(
+        lambda: client.create_project(
+            m.CreateProjectRequest(project_name=p, service_role="NoSuchRole")
+        )
+    )
+    assert (err.code, err.status_code) == ("InvalidArgument", 400)
+    assert "NoSuchRole" in err.data["Message"] and "IMM_STORAGE_CONFIG" in err.data["Message"]
+    error(lambda: client.get_project(m.GetProjectRequest(project_name=p)))  # not created
+    client.create_project(m.CreateProjectRequest(project_name=p, service_role="TeamARole"))
+    err = error(
+        lambda: client.update_project(
+            m.UpdateProjectRequest(project_name=p, service_role="NoSuchRole")
+        )
+    )
+    assert err.code == "InvalidArgument"
+    got = client.get_project(m.GetProjectRequest(project_name=p)).body.project
+    assert got.service_role == "TeamARole"
 
 
 def test_defaults_and_duplicates(client: Any) -> None:
