@@ -70,6 +70,7 @@ def test_compose_services_and_env() -> None:
         env = services[name]["environment"]
         assert env["IMM_REDIS_URL"] == "redis://redis:6379/0"
     assert services["flower"]["environment"]["FLOWER_UNAUTHENTICATED_API"] == "true"
+    assert services["flower"]["command"][:2] == ["imm-engine", "flower"]
     assert "/healthz" in " ".join(services["api"]["healthcheck"]["test"])
     assert services["worker"]["deploy"]["replicas"] >= 1
     for name in ("api", "worker"):
@@ -77,7 +78,9 @@ def test_compose_services_and_env() -> None:
         assert (DOCKER / ".." / dockerfile).resolve().exists()
 
 
-@pytest.mark.parametrize("args", [["imm-engine", "api"], ["imm-engine", "worker"]])
+@pytest.mark.parametrize(
+    "args", [["imm-engine", "api"], ["imm-engine", "worker"], ["imm-engine", "flower"]]
+)
 def test_commands_are_real_entry_points(args: list[str]) -> None:
     exe = Path(sys.executable).parent / args[0]
     result = subprocess.run(
