@@ -3,6 +3,7 @@
 imm-engine up        API + worker + notifier (+ a private Redis when IMM_REDIS_URL is unset)
 imm-engine api       the HTTP API only
 imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
+imm-engine flower    Flower (Celery monitor) on the same broker settings
 imm-engine notifier  the notification dispatcher only
                      (--replay-dead: queue every given-up event again, then exit)
 """
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="queue every event that exhausted its delivery attempts again, then exit",
     )
+    add_flower_parser(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return api(settings)
         if args.command == "worker":
             return worker_group(settings, args.concurrency, not args.no_notifier)
+        if args.command == "flower":
+            return flower(settings, args.address, args.port)
         if getattr(args, "replay_dead", False):
             return replay_dead(settings)
         return notifier(settings)
@@ -198,6 +202,23 @@ def banner(settings: Settings, redis_url: str, private: bool) -> None:
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def add_flower_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser("flower", help="run Flower, the Celery monitor, on our broker")
+    cmd.add_argument("--address", default="127.0.0.1", help="listen address (127.0.0.1)")
+    cmd.add_argument("--port", type=int, default=5555, help="listen port (5555)")
+
+
+def flower(settings: Settings, address: str, port: int) -> int:
+    """Replace this process by `celery -A workers.app flower`: workers/app.py builds the broker
+    settings (including the Redis key prefix) from the same IMM_* variables."""
+    argv = python_argv(
+        "celery", "-A", "workers.app", "flower", f"--address={address}", f"--port={port}"
+    )
+    env = child_env({"IMM_REDIS_URL": settings.redis_url})
+    os.execve(argv[0], argv, env)
+    return 0  # pragma: no cover - execve does not return
 
 
 if __name__ == "__main__":
