@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 METHODS = ("ours", "warm", "cold")
@@ -105,11 +103,3 @@ def table(cases: list[Case], runs: int, cold_runs: int) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def write_json(path: Path, cases: list[Case], meta: dict[str, Any], notes: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {**meta, "cases": [c.to_dict() for c in cases], "notes": notes}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)

@@ -28,6 +28,7 @@ KEY_PREFIX = "immbench"
 ACCESS_KEY_ID = "bench"
 ACCESS_KEY_SECRET = "bench-secret"
 TOPIC = "bench"
+PROJECT = "bench"
 BUCKET = "bench-bucket"
 PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -47,6 +48,7 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Arrival:
     at: float  # time.perf_counter() when the POST arrived
+    wall: float  # time.time() at the same moment (to compare with the task's EndTime)
     content: dict[str, Any]
 
 
@@ -65,8 +67,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                at = time.perf_counter()
-                receiver._record(at, body)
+                at, wall = time.perf_counter(), time.time()
+                receiver._record(at, wall, body)
                 self.send_response(200)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -84,7 +86,7 @@ class Receiver:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
 
-    def _record(self, at: float, body: bytes) -> None:
+    def _record(self, at: float, wall: float, body: bytes) -> None:
         try:
             content = json.loads(json.loads(body)["content"])
             task_id = str(content["TaskId"])
@@ -93,7 +95,8 @@ class Receiver:
                 self.malformed.append(f"{exc!r}: {body[:300]!r}")
             return
         with self._cond:
-            self._arrivals.setdefault(task_id, Arrival(at, content))  # retries: keep the first
+            # Retries: keep the first.
+            self._arrivals.setdefault(task_id, Arrival(at, wall, content))
             self._cond.notify_all()
 
     def wait_for(self, task_id: str, timeout: float, alive: Callable[[], bool]) -> Arrival:
@@ -120,12 +123,33 @@ class Outcome:
     seconds: float
     page_count: int
     target_count: int
+    task_id: str = ""
+    #: The completion notification as it arrived.
+    arrival: Arrival | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    task_id: str
+    started: float  # time.perf_counter() just before the SDK call
+    label: str
 
 
 class Service:
-    """`imm-engine up` with one worker process (one warm LibreOffice)."""
+    """`imm-engine up` with `concurrency` worker processes (one warm LibreOffice each); or,
+    with command="api", the HTTP API alone (tasks are queued and nobody runs them)."""
 
-    def __init__(self, workdir: Path, log_path: Path, receiver: Receiver) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        log_path: Path,
+        receiver: Receiver,
+        *,
+        concurrency: int = 1,
+        command: str = "up",
+    ) -> None:
+        self.concurrency = concurrency
+        self.command = command
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.storage = self.data_dir / "storage"
@@ -151,7 +175,8 @@ class Service:
                 "IMM_API_PORT": str(self.port),
                 "IMM_DATA_DIR": str(self.data_dir),
                 "IMM_STORAGE_ROOT": str(self.storage),
-                "IMM_WORKER_CONCURRENCY": "1",
+                "IMM_WORKER_CONCURRENCY": str(self.concurrency),
+                "IMM_DEFAULT_PROJECTS": PROJECT,
                 "IMM_ACCESS_KEY_ID": ACCESS_KEY_ID,
                 "IMM_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
                 "IMM_NOTIFY_TOPICS": json.dumps(topics),
@@ -161,7 +186,7 @@ class Service:
         with open(self.log_path, "wb") as log:
             # Its own session: a Ctrl-C at the terminal reaches only us, and we stop it.
             self.proc = subprocess.Popen(
-                [*die_with_us("INT"), imm_engine_executable(), "up"],
+                [*die_with_us("INT"), imm_engine_executable(), self.command],
                 env=env,
                 cwd=self.workdir,
                 stdin=subprocess.DEVNULL,
@@ -246,13 +271,13 @@ class Service:
         shutil.copyfile(src, self.bucket / (name or src.name))
         return name or src.name
 
-    def convert(self, key: str, target: str, label: str, timeout: float) -> Outcome:
-        """One CreateOfficeConversionTask through the SDK; seconds from the call until the
-        completion notification reached the receiver. Fails unless Status is Succeeded."""
+    def submit(self, key: str, target: str, label: str, client: Any = None) -> Submitted:
+        """One CreateOfficeConversionTask through the SDK (`client`: another SDK client, for
+        calls from several threads)."""
         from alibabacloud_imm20200930 import models as m
 
         request = m.CreateOfficeConversionTaskRequest(
-            project_name="bench",
+            project_name=PROJECT,
             source_uri=f"oss://{BUCKET}/{key}",
             target_type=target,
             target_uri=f"oss://{BUCKET}/out/{{barename}}-{label}/{{index}}.{{autoext}}",
@@ -260,26 +285,92 @@ class Service:
         )
         started = time.perf_counter()
         try:
-            task_id = self._client.create_office_conversion_task(request).body.task_id
+            body = (client or self._client).create_office_conversion_task(request).body
         except Exception as exc:
             raise BenchError(
                 f"CreateOfficeConversionTask({key} -> {target}) failed: {exc}\n{self.log_tail()}"
             ) from exc
+        return Submitted(str(body.task_id), started, f"{key} -> {target}")
+
+    def wait(self, sub: Submitted, timeout: float) -> Outcome:
+        """Wait for the completion notification of `sub`; fails unless Status is Succeeded."""
         try:
-            arrival = self.receiver.wait_for(task_id, timeout, self.alive)
+            arrival = self.receiver.wait_for(sub.task_id, timeout, self.alive)
         except BenchError as exc:
-            raise BenchError(f"{key} -> {target}: {exc}\n{self.log_tail()}") from None
+            raise BenchError(f"{sub.label}: {exc}\n{self.log_tail()}") from None
         content = arrival.content
         if content.get("Status") != "Succeeded":
             raise BenchError(
-                f"{key} -> {target}: task {task_id} ended with Status={content.get('Status')!r} "
+                f"{sub.label}: task {sub.task_id} ended with Status={content.get('Status')!r} "
                 f"Code={content.get('Code')!r} Message={content.get('Message')!r}"
             )
-        seconds = arrival.at - started
-        shutil.rmtree(self.bucket / "out", ignore_errors=True)  # 872 PNGs a run add up
         return Outcome(
-            seconds, int(content.get("PageCount") or 0), int(content.get("TargetCount") or 0)
+            arrival.at - sub.started,
+            int(content.get("PageCount") or 0),
+            int(content.get("TargetCount") or 0),
+            sub.task_id,
+            arrival,
         )
+
+    def convert(self, key: str, target: str, label: str, timeout: float) -> Outcome:
+        """Seconds from the SDK call until the completion notification reached the receiver."""
+        out = self.wait(self.submit(key, target, label), timeout)
+        self.clear_outputs()
+        return out
+
+    def clear_outputs(self) -> None:
+        shutil.rmtree(self.bucket / "out", ignore_errors=True)  # 872 PNGs a run add up
+
+    def client(self) -> Any:
+        """A new SDK client of this service (one per thread)."""
+        return make_client(self.port)
+
+    def worker_pids(self) -> dict[str, list[int]]:
+        """This service's processes by role: api, notifier, worker (Celery main), pool (its
+        prefork children), soffice, other."""
+        pids = processes_with_env(f"IMM_DATA_DIR={self.data_dir}")
+        roles = {pid: process_role(pid) for pid in pids}
+        out: dict[str, list[int]] = {}
+        for pid, role in roles.items():
+            if role == "worker" and roles.get(parent_pid(pid)) == "worker":
+                role = "pool"
+            out.setdefault(role, []).append(pid)
+        return out
+
+
+def process_role(pid: int) -> str:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+    if "soffice" in cmd:
+        return "soffice"
+    if "celery" in cmd and " worker" in cmd:
+        return "worker"
+    if cmd.rstrip().endswith(" api"):
+        return "api"
+    if cmd.rstrip().endswith(" notifier"):
+        return "notifier"
+    return "other"
+
+
+def parent_pid(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of `pid` (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def make_client(port: int) -> Any:

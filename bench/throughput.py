@@ -1,0 +1,76 @@
+"""(d) Throughput with 1 and 2 worker processes: the same batch of small documents submitted
+at once; documents per second from the first submission to the last completion notification.
+Each process has its own warm LibreOffice; both are warmed before the batch."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.service import Receiver, Service
+from bench.util import progress
+
+#: (document, target): small documents of each family, as a busy service sees them.
+MIX = (
+    ("simple.docx", "pdf"),
+    ("vodafone.xlsx", "pdf"),
+    ("sample-presentation.pptx", "png"),
+    ("page-breaks.docx", "png"),
+    ("fake.doc", "pdf"),
+)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    workers: int
+    documents: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.documents / self.seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workers": self.workers,
+            "documents": self.documents,
+            "seconds": round(self.seconds, 3),
+            "docs_per_s": round(self.per_second, 3),
+        }
+
+
+def measure(
+    workers: int, count: int, corpus: Path, workdir: Path, log: Path, timeout: float
+) -> Throughput:
+    receiver = Receiver().start()
+    service = Service(workdir / f"tp{workers}", log, receiver, concurrency=workers)
+    try:
+        progress(f"[throughput] starting imm-engine up with {workers} worker process(es) ...")
+        service.start()
+        for doc in {d for d, _ in MIX}:
+            service.add_source(corpus / doc)
+        # Warm every process: twice as many small conversions as processes, at once.
+        warm = [service.submit("simple.docx", "pdf", f"warm{i}") for i in range(2 * workers)]
+        warm += [service.submit("vodafone.xlsx", "pdf", f"warmx{i}") for i in range(workers)]
+        warm += [
+            service.submit("sample-presentation.pptx", "pdf", f"warmp{i}") for i in range(workers)
+        ]
+        for sub in warm:
+            service.wait(sub, timeout)
+        batch = list(itertools.islice(itertools.cycle(MIX), count))
+        subs = [service.submit(doc, target, f"tp-{i}") for i, (doc, target) in enumerate(batch)]
+        outcomes = [service.wait(sub, timeout) for sub in subs]
+        last = max(o.arrival.at for o in outcomes if o.arrival is not None)
+        result = Throughput(workers, count, last - subs[0].started)
+        progress(
+            f"[throughput] {workers} worker(s): {count} documents in {result.seconds:.2f} s "
+            f"({result.per_second:.2f}/s)"
+        )
+        return result
+    finally:
+        try:
+            service.stop()
+        finally:
+            receiver.stop()
