@@ -264,7 +264,9 @@ def print_report(bench: Bench, meta: dict[str, Any]) -> None:
         for t in r["throughput"]:
             print(
                 f"(d) {t['workers']} worker process(es): {t['documents']} documents in "
-                f"{t['seconds']} s = {t['docs_per_s']}/s"
+                f"{t['seconds']} s = {t['docs_per_s']}/s; CPU ms per document: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(t["cpu_ms_per_doc"].items()))
+                + f"; {t['cpu_busy']} CPUs busy"
             )
         print()
     if "api" in r:

@@ -147,8 +147,10 @@ class Service:
         *,
         concurrency: int = 1,
         command: str = "up",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.concurrency = concurrency
+        self.extra_env = dict(extra_env or {})
         self.command = command
         self.workdir = workdir
         self.data_dir = workdir / "data"
@@ -180,6 +182,7 @@ class Service:
                 "IMM_ACCESS_KEY_ID": ACCESS_KEY_ID,
                 "IMM_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
                 "IMM_NOTIFY_TOPICS": json.dumps(topics),
+                **self.extra_env,
             }
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -360,6 +363,18 @@ def parent_pid(pid: int) -> int:
     except OSError:
         return 0
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rss_bytes(pid: int) -> int:

@@ -5,11 +5,12 @@ Each process has its own warm LibreOffice; both are warmed before the batch."""
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.service import Receiver, Service
+from bench.service import Receiver, Service, cpu_seconds
 from bench.util import progress
 
 #: (document, target): small documents of each family, as a busy service sees them.
@@ -27,6 +28,8 @@ class Throughput:
     workers: int
     documents: int
     seconds: float
+    #: CPU seconds used during the batch, by process role (and "bench", the SDK client).
+    cpu_s: dict[str, float]
 
     @property
     def per_second(self) -> float:
@@ -38,7 +41,28 @@ class Throughput:
             "documents": self.documents,
             "seconds": round(self.seconds, 3),
             "docs_per_s": round(self.per_second, 3),
+            "cpu_ms_per_doc": {
+                role: round(1000 * sec / self.documents, 1) for role, sec in self.cpu_s.items()
+            },
+            "cpu_busy": round(sum(self.cpu_s.values()) / self.seconds, 2),
         }
+
+
+def cpu_by_role(service: Service) -> dict[int, tuple[str, float]]:
+    return {
+        pid: (role, cpu_seconds(pid))
+        for role, pids in service.worker_pids().items()
+        for pid in pids
+    }
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    used: dict[str, float] = {}
+    for pid, (role, sec) in after.items():
+        used[role] = used.get(role, 0.0) + sec - before.get(pid, (role, 0.0))[1]
+    return used
 
 
 def measure(
@@ -60,10 +84,13 @@ def measure(
         for sub in warm:
             service.wait(sub, timeout)
         batch = list(itertools.islice(itertools.cycle(MIX), count))
+        cpu_before, bench_before = cpu_by_role(service), time.process_time()
         subs = [service.submit(doc, target, f"tp-{i}") for i, (doc, target) in enumerate(batch)]
         outcomes = [service.wait(sub, timeout) for sub in subs]
         last = max(o.arrival.at for o in outcomes if o.arrival is not None)
-        result = Throughput(workers, count, last - subs[0].started)
+        cpu = cpu_used(cpu_before, cpu_by_role(service))
+        cpu["bench"] = time.process_time() - bench_before
+        result = Throughput(workers, count, last - subs[0].started, cpu)
         progress(
             f"[throughput] {workers} worker(s): {count} documents in {result.seconds:.2f} s "
             f"({result.per_second:.2f}/s)"
