@@ -73,14 +73,11 @@ def run_client(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "tasks":
             return tasks(args, settings, endpoint)
         return show(args.task_id, args.task_type, args, settings, endpoint)
-    except UsageError as exc:
-        err.print(f"imm-engine {args.command}: {exc}", markup=False)
-        return 2
-    except ApiUnreachable as exc:
-        err.print(f"imm-engine {args.command}: {exc}", markup=False)
+    except (UsageError, ApiUnreachable) as exc:
+        print(f"imm-engine {args.command}: {exc}", file=sys.stderr, flush=True)
         return 2
     except ApiRefused as exc:
-        err.print(f"imm-engine {args.command}: the API refused: {exc}", markup=False)
+        print(f"imm-engine {args.command}: the API refused: {exc}", file=sys.stderr, flush=True)
         return 2 if args.command != "task" else 1
 
 

@@ -146,8 +146,8 @@ def row(task: dict[str, Any], now: float) -> list[str]:
 
 def task_type_of(task_id: str) -> str:
     """IMM TaskIds start with their type: `OfficeConversion-<uuid>`."""
-    head = task_id.split("-", 1)[0]
-    return head if head.isalpha() else ""
+    head, sep, _rest = task_id.partition("-")
+    return head if sep and head.isalpha() else ""
 
 
 def detail_lines(body: dict[str, Any], now: float) -> list[tuple[str, str]]:
