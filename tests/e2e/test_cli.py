@@ -205,3 +205,24 @@ def test_usage_errors(service: Service, args: list[str], needle: str) -> None:
     proc = imm(service, *args, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr
+
+
+def test_without_a_route_polls_and_says_so(service: Service, tmp_path: Path) -> None:
+    """A CLI that cannot find the notification stream (no cli.json for this endpoint, no
+    IMM_REDIS_URL) still finishes, by polling GetTask, and says so once on stderr."""
+    pdf = pymupdf.open()
+    for _ in range(2):
+        pdf.new_page()
+    src = tmp_path / "two.pdf"
+    pdf.save(src)
+    env = cli_env(service)
+    env["IMM_DATA_DIR"] = str(tmp_path / "elsewhere")
+    proc = subprocess.run(
+        [EXE, "convert", str(src), "--to", "png", "--project", TEST_PROJECT, "--json"],
+        env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("polling GetTask") == 1, proc.stderr
+    doc = summary_of(proc)
+    assert doc["completion"] == "polling"
+    assert len(doc["results"][0]["outputs"]) == 2
