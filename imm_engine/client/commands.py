@@ -7,14 +7,16 @@ import json
 import sys
 import time
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from imm_engine.client.args import UsageError, check_pages, parse_endpoint, parse_since, parse_tag
-from imm_engine.client.sdk import ApiRefused, ApiUnreachable, build_client, call, default_endpoint
 from imm_engine.formats import TARGET_ALIASES, TARGET_TYPES
 from imm_engine.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# The SDK and rich are imported when a client command runs, not by every `imm-engine` start.
 
 COMMANDS = ("convert", "tasks", "task")
 
@@ -55,12 +57,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _stdout() -> Console:
+    from rich.console import Console
+
     # Not a terminal: wide enough that paths are not folded in the middle.
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=240)
 
 
 def run_client(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from imm_engine.client.sdk import ApiRefused, ApiUnreachable, default_endpoint
+
     err = Console(stderr=True, highlight=False)
     try:
         endpoint = parse_endpoint(args.endpoint) if args.endpoint else default_endpoint(settings)
@@ -106,7 +114,10 @@ def convert(args: argparse.Namespace, settings: Settings, endpoint: str, err: Co
 
 
 def tasks(args: argparse.Namespace, settings: Settings, endpoint: str) -> int:
+    from rich.table import Table
+
     from imm_engine.client import tasks_table as tt
+    from imm_engine.client.sdk import build_client, call
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -137,8 +148,10 @@ def show(
     task_id: str, task_type: str | None, args: argparse.Namespace, settings: Settings, endpoint: str
 ) -> int:
     from alibabacloud_imm20200930 import models as m
+    from rich.table import Table
 
     from imm_engine.client import tasks_table as tt
+    from imm_engine.client.sdk import build_client, call
 
     kind = task_type or tt.task_type_of(task_id)
     if not kind:
