@@ -4,6 +4,8 @@ imm-engine up        API + worker + notifier (+ a private Redis when IMM_REDIS_U
 imm-engine api       the HTTP API only
 imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
 imm-engine flower    Flower (Celery monitor) on the same broker settings
+imm-engine convert   convert files/folders through the API, with progress (docs/cli.md)
+imm-engine tasks     list a project's tasks; `imm-engine task ID` shows one
 imm-engine notifier  the notification dispatcher only
                      (--replay-dead: queue every given-up event again, then exit)
 """
@@ -18,6 +20,8 @@ import sys
 import threading
 
 from imm_engine import __version__, embedded_redis
+from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
+from imm_engine.client.commands import add_client_parsers, run_client
 from imm_engine.processes import ProcessGroup, child_env, python_argv
 from imm_engine.settings import Settings, SettingsError
 
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         help="queue every event that exhausted its delivery attempts again, then exit",
     )
     add_flower_parser(sub)
+    add_client_parsers(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command in CLIENT_COMMANDS:
+        return run_client(args, settings)
     try:
         if args.command == "up":
             return up(settings)
@@ -170,6 +177,7 @@ def up(settings: Settings) -> int:
         if private and not os.environ.get("IMM_DEFAULT_PROJECTS", "").strip():
             # A fresh local install answers the README's example: project "demo" exists.
             env["IMM_DEFAULT_PROJECTS"] = "demo"
+        add_cli_route(settings, redis_url, env)
         group.spawn("api", python_argv("imm_engine.cli", "api"), env)
         group.spawn("worker", celery_worker_argv(settings, 0), env)
         group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
@@ -219,6 +227,24 @@ def flower(settings: Settings, address: str, port: int) -> int:
     env = child_env({"IMM_REDIS_URL": settings.redis_url})
     os.execve(argv[0], argv, env)
     return 0  # pragma: no cover - execve does not return
+
+
+def add_cli_route(settings: Settings, redis_url: str, env: dict[str, str]) -> None:
+    """The notification route `imm-engine convert` waits on (docs/cli.md): topic
+    imm-engine-cli -> a Redis stream on the service's Redis, unless the configuration maps that
+    topic already; where it is goes to <IMM_DATA_DIR>/cli.json for the CLI."""
+    from imm_engine.client import cli_route
+    from imm_engine.client.sdk import default_endpoint
+
+    routes, prefix = settings.notify_routes, settings.key_prefix
+    topics = cli_route.topics_with_cli_route(
+        os.environ.get("IMM_NOTIFY_TOPICS"), routes, redis_url, prefix
+    )
+    if topics is not None:
+        env["IMM_NOTIFY_TOPICS"] = topics
+    stream = cli_route.effective_stream(routes, redis_url, prefix)
+    doc = cli_route.runtime_document(default_endpoint(settings), stream)
+    cli_route.write_runtime(settings.data_dir, doc)
 
 
 if __name__ == "__main__":
