@@ -121,6 +121,7 @@ def celery_worker_argv(settings: Settings, concurrency: int) -> list[str]:
 def worker_group(settings: Settings, concurrency: int, with_notifier: bool) -> int:
     group = ProcessGroup()
     env = child_env({"IMM_REDIS_URL": settings.redis_url})
+    env.update(worker_metrics(settings))
     group.spawn("worker", celery_worker_argv(settings, concurrency), env)
     if with_notifier:
         group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
@@ -170,7 +171,8 @@ def up(settings: Settings) -> int:
         if private and not os.environ.get("IMM_DEFAULT_PROJECTS", "").strip():
             # A fresh local install answers the README's example: project "demo" exists.
             env["IMM_DEFAULT_PROJECTS"] = "demo"
-        group.spawn("api", python_argv("imm_engine.cli", "api"), env)
+        group.spawn("api", python_argv("imm_engine.cli", "api"), without_multiproc(env))
+        env.update(worker_metrics(settings))
         group.spawn("worker", celery_worker_argv(settings, 0), env)
         group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
     except BaseException:
@@ -219,6 +221,20 @@ def flower(settings: Settings, address: str, port: int) -> int:
     env = child_env({"IMM_REDIS_URL": settings.redis_url})
     os.execve(argv[0], argv, env)
     return 0  # pragma: no cover - execve does not return
+
+
+def worker_metrics(settings: Settings) -> dict[str, str]:
+    """Serve the worker group's metrics (IMM_WORKER_METRICS_PORT) from this process; returns
+    the variables the worker and notifier need to record theirs (docs/metrics.md)."""
+    from imm_engine.metrics import server
+
+    _, extra = server.prepare(settings)
+    return extra
+
+
+def without_multiproc(env: dict[str, str]) -> dict[str, str]:
+    """The API keeps its metrics in memory (a user's PROMETHEUS_MULTIPROC_DIR is not passed)."""
+    return {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
 
 
 if __name__ == "__main__":
