@@ -161,9 +161,8 @@ def task_finished(
     if seconds is not None:
         CONVERSION_SECONDS.labels(task_type, source, target, status).observe(seconds)
     pages = result.get("PageCount")
-    if status == "Succeeded" and isinstance(pages, int) and not isinstance(pages, bool):
-        if pages > 0:
-            PAGES_CONVERTED.labels(task_type, source, target).inc(pages)
+    if status == "Succeeded" and type(pages) is int and pages > 0:
+        PAGES_CONVERTED.labels(task_type, source, target).inc(pages)
 
 
 @never_raises
