@@ -107,8 +107,10 @@ class StateCollector(Collector):
             for state, n in outbox.items():
                 g.add_metric([state], n)
             yield g
-        if self.broker is not None:
-            lengths = self.broker.lengths(self.queues)
+        lengths = self.broker.lengths(self.queues) if self.broker is not None else {}
+        if lengths is None:
+            ok = 0.0
+        elif self.broker is not None:
             g = GaugeMetricFamily(
                 "imm_broker_queue_length",
                 "Messages waiting in the Celery broker queue (office, files, media).",
@@ -117,8 +119,6 @@ class StateCollector(Collector):
             for queue, n in lengths.items():
                 g.add_metric([queue], n)
             yield g
-            if len(lengths) < len(self.queues):
-                ok = 0.0
         yield GaugeMetricFamily(
             "imm_state_scrape_ok", "1 when every Redis read of this scrape worked, else 0.", ok
         )
@@ -239,15 +239,16 @@ class BrokerQueues:
                 socket_connect_timeout=2,
             )
 
-    def lengths(self, queues: Sequence[str]) -> dict[str, int]:
-        """{queue: messages waiting}; a queue that cannot be read is left out."""
+    def lengths(self, queues: Sequence[str]) -> dict[str, int] | None:
+        """{queue: messages waiting} (a RabbitMQ queue not declared yet is left out); None
+        when the broker cannot be read."""
         try:
             if self.is_redis:
                 return self._redis_lengths(queues)
             return self._amqp_lengths(queues)
         except Exception as exc:
             log.warning("metrics: cannot read the broker queue lengths: %s", exc)
-            return {}
+            return None
 
     def redis_key(self, queue: str, priority: int) -> str:
         name = self.keys.queue(queue)

@@ -21,6 +21,7 @@ from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import OutboxEvent, TaskStore
+from tests.conftest import need
 
 pytestmark = pytest.mark.redis
 
@@ -162,3 +163,36 @@ def test_an_unreachable_redis_reports_not_ok_instead_of_failing() -> None:
     got = scrape(collector)
     assert got["imm_state_scrape_ok"] == {(): 0.0}
     assert "imm_tasks" not in got
+
+
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def test_broker_queue_lengths_on_rabbitmq(redis_url: str, keys: Keys) -> None:
+    from kombu import Connection
+
+    try:
+        with Connection(AMQP_URL, connect_timeout=2) as probe:
+            probe.ensure_connection(max_retries=1)
+    except Exception:
+        need(False, "RabbitMQ on 127.0.0.1:5672")
+    settings = Settings(redis_url=redis_url, broker_url=AMQP_URL, key_prefix=keys.prefix)
+    broker = BrokerQueues(AMQP_URL, keys)
+    # Not declared yet (no worker, nothing published): left out, not reported as 0.
+    assert broker.lengths(["office", "files"]) == {}
+    queue = TaskQueue(settings)
+    try:
+        for _ in range(2):
+            queue.submit("OfficeConversion", f"OfficeConversion-{uuid.uuid4()}", "office")
+        deadline = time.monotonic() + 10
+        while broker.lengths(["office"]) != {"office": 2}:
+            assert time.monotonic() < deadline, broker.lengths(["office"])
+            time.sleep(0.1)
+        assert broker.lengths(["office", "files"]) == {"office": 2}
+    finally:
+        queue.close()
+        with Connection(AMQP_URL) as conn:
+            channel = conn.channel()
+            for name in ("office", "files", "media"):
+                channel.queue_delete(keys.queue(name))
+                channel.exchange_delete(keys.queue(name))
