@@ -128,6 +128,7 @@ def celery_worker_argv(settings: Settings, concurrency: int) -> list[str]:
 def worker_group(settings: Settings, concurrency: int, with_notifier: bool) -> int:
     group = ProcessGroup()
     env = child_env({"IMM_REDIS_URL": settings.redis_url})
+    env.update(worker_metrics(settings))
     group.spawn("worker", celery_worker_argv(settings, concurrency), env)
     if with_notifier:
         group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
@@ -178,7 +179,8 @@ def up(settings: Settings) -> int:
             # A fresh local install answers the README's example: project "demo" exists.
             env["IMM_DEFAULT_PROJECTS"] = "demo"
         add_cli_route(settings, redis_url, env)
-        group.spawn("api", python_argv("imm_engine.cli", "api"), env)
+        group.spawn("api", python_argv("imm_engine.cli", "api"), without_multiproc(env))
+        env.update(worker_metrics(settings))
         group.spawn("worker", celery_worker_argv(settings, 0), env)
         group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
     except BaseException:
@@ -245,6 +247,20 @@ def add_cli_route(settings: Settings, redis_url: str, env: dict[str, str]) -> No
     stream = cli_route.effective_stream(routes, redis_url, prefix)
     doc = cli_route.runtime_document(default_endpoint(settings), stream)
     cli_route.write_runtime(settings.data_dir, doc)
+
+
+def worker_metrics(settings: Settings) -> dict[str, str]:
+    """Serve the worker group's metrics (IMM_WORKER_METRICS_PORT) from this process; returns
+    the variables the worker and notifier need to record theirs (docs/metrics.md)."""
+    from imm_engine.metrics import server
+
+    _, extra = server.prepare(settings)
+    return extra
+
+
+def without_multiproc(env: dict[str, str]) -> dict[str, str]:
+    """The API keeps its metrics in memory (a user's PROMETHEUS_MULTIPROC_DIR is not passed)."""
+    return {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
 
 
 if __name__ == "__main__":

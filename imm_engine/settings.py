@@ -84,6 +84,14 @@ class Settings:
     task_time_limit_override_s: int = 0
     task_soft_time_limit_override_s: int = 0
     visibility_timeout_override_s: int = 0
+    # --- metrics (docs/metrics.md) ---
+    #: Bearer token required by GET /metrics (API and worker endpoint); empty: no token.
+    metrics_token: str = ""
+    #: Address and port of the worker group's metrics endpoint (port 0: none).
+    metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9464
+    #: Where the worker group's processes write their metrics (one directory per group).
+    metrics_dir: Path = Path("var/metrics")
 
     def __post_init__(self) -> None:
         check_time_limits(self)
@@ -165,6 +173,11 @@ class Settings:
             task_time_limit_override_s=g.integer("IMM_TASK_TIME_LIMIT", 0, 0, 30 * 86400),
             task_soft_time_limit_override_s=g.integer("IMM_TASK_SOFT_TIME_LIMIT", 0, 0, 30 * 86400),
             visibility_timeout_override_s=g.integer("IMM_VISIBILITY_TIMEOUT", 0, 0, 30 * 86400),
+            # --- metrics ---
+            metrics_token=g.text("IMM_METRICS_TOKEN", ""),
+            metrics_host=g.text("IMM_METRICS_HOST", "127.0.0.1"),
+            worker_metrics_port=g.integer("IMM_WORKER_METRICS_PORT", 9464, 0, 65535),
+            metrics_dir=Path(g.text("IMM_METRICS_DIR", str(data_dir / "metrics"))),
         )
 
 

@@ -17,6 +17,7 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_process_shutdown
 
 from imm_engine.celery_config import celery_config, task_name
+from imm_engine.metrics import server as metrics_server
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
 from imm_engine.state.store import TaskStore
@@ -104,6 +105,7 @@ def _start_process(**_: Any) -> None:
 def _stop_process(**_: Any) -> None:
     if _deps is not None:
         _deps.resources["converter"].close()
+    metrics_server.mark_dead(os.getpid())
 
 
 _main_deps: runner.Deps | None = None

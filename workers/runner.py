@@ -18,6 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from imm_engine import uris
 from imm_engine.errors import TaskFailure
+from imm_engine.metrics import registry as metrics
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.notify import events
 from imm_engine.settings import Settings
@@ -84,9 +85,17 @@ def run(task_id: str, deps: Deps) -> None:
             log.warning(
                 "task %s attempt %d: %s; retrying in %.0f s", task_id, attempt, failure, delay
             )
+            metrics.task_retry(rec.task_type, failure.code)
             raise RetryLater(failure, delay) from failure
         log.info("task %s failed: %s", task_id, failure)
-        finish(deps, rec, TaskStatus.FAILED, code=failure.code, message=failure.message)
+        finish(
+            deps,
+            rec,
+            TaskStatus.FAILED,
+            code=failure.code,
+            message=failure.message,
+            started=started,
+        )
         return
     except outage.UNREACHABLE:
         raise  # Redis away (e.g. the quarantine's bookkeeping): run again once it is back
@@ -99,6 +108,7 @@ def run(task_id: str, deps: Deps) -> None:
             code="ConvertTimeout",
             message=f"The task did not finish within {deps.settings.task_soft_time_limit_s} s "
             "and was stopped.",
+            started=started,
         )
         return
     except Exception as exc:
@@ -109,9 +119,10 @@ def run(task_id: str, deps: Deps) -> None:
             TaskStatus.FAILED,
             code="InternalError",
             message=f"The task failed on an internal error ({type(exc).__name__}).",
+            started=started,
         )
         return
-    finish(deps, rec, TaskStatus.SUCCEEDED, result=result)
+    finish(deps, rec, TaskStatus.SUCCEEDED, result=result, started=started)
     log.info(
         "task %s succeeded in %.2f s (%s outputs)",
         task_id,
@@ -128,7 +139,10 @@ def finish(
     code: str = "",
     message: str = "",
     result: dict[str, Any] | None = None,
+    started: float | None = None,
 ) -> bool:
+    """Write the final status and queue the events, once; `started` (time.monotonic() when
+    the run began) times the run for imm_conversion_seconds."""
     end = time.time()
     body = events.content(rec, status, code, message, end, result or {})
     message_json = events.encode(
@@ -154,6 +168,9 @@ def finish(
     )
     if not done:
         log.info("task %s was finished by another run; this run's result is dropped", rec.task_id)
+        return done
+    seconds = time.monotonic() - started if started is not None else None
+    metrics.task_finished(rec.task_type, rec.job, str(status), code, seconds, result or {})
     return done
 
 

@@ -26,6 +26,8 @@ from imm_engine.api.protocol import (
     read_request,
 )
 from imm_engine.errors import ApiError, service_unavailable
+from imm_engine.metrics import labels, registry
+from imm_engine.metrics.api_endpoint import metrics_endpoint
 from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
@@ -64,6 +66,15 @@ class ImmEndpoint:
         self.default_projects_ready = False
 
     async def serve(self, request: Request) -> Response:
+        started = time.monotonic()
+        response = await self._serve(request)
+        action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
+        registry.api_request(
+            labels.action(action, ACTIONS), response.status_code, time.monotonic() - started
+        )
+        return response
+
+    async def _serve(self, request: Request) -> Response:
         request_id = ids.request_id()
         host = request.headers.get("host", "")[:256]
         try:
@@ -185,6 +196,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/", endpoint.serve, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(settings, endpoint.redis), methods=["GET"]),
             Route("/{path:path}", not_found, methods=ALL_METHODS),
         ],
         exception_handlers={HTTPException: http_error},

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import redis
 
+from imm_engine.metrics import registry as metrics
 from imm_engine.models import iso_time
 from imm_engine.notify.backoff import next_delay
 from imm_engine.notify.routes import Destination, Routes
@@ -223,6 +224,10 @@ class Dispatcher:
         pipe.xack(self.keys.outbox, self.keys.outbox_group, entry_id)
         pipe.xdel(self.keys.outbox, entry_id)
         pipe.execute()
+        dest = self.destinations.get(fields["destination"])
+        metrics.delivery(
+            dest.type if dest is not None else "unknown", state, (outcome.elapsed_ms or 0) / 1000
+        )
         level = logging.INFO if outcome.ok else logging.WARNING
         log.log(
             level,

@@ -146,6 +146,9 @@ class Service:
                 "IMM_ACCESS_KEY_ID": ACCESS_KEY_ID,
                 "IMM_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
                 "IMM_WORKER_CONCURRENCY": "2",
+                # No worker metrics endpoint unless a test asks for one (tests/e2e/test_metrics.py):
+                # parallel services would all try the default port.
+                "IMM_WORKER_METRICS_PORT": "0",
                 **self.env,
             }
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from imm_engine.errors import TaskFailure
+from imm_engine.metrics import registry as metrics
 from imm_engine.pages import PageSelection
 from workers.soffice.bridge import import_uno, prop
 from workers.soffice.export_options import ExportOptions
@@ -73,16 +74,18 @@ class Converter:
         self.restarts = 0
         self._start_failures = 0
 
-    def start(self) -> None:
-        """Start soffice in the background; the first conversion waits for it if need be."""
+    def start(self, reason: str = "startup") -> None:
+        """Start soffice in the background; the first conversion waits for it if need be.
+        `reason` labels imm_soffice_restarts_total (docs/metrics.md)."""
+        metrics.soffice_restart(reason)
         self.office.start(fresh_profile=self._start_failures > 0)
 
-    def restart(self, why: str) -> None:
+    def restart(self, why: str, reason: str) -> None:
         log.info("restarting soffice pid %s: %s", self.office.pid, why)
         self.office.stop(grace_s=2.0)
         self.restarts += 1
         self.converted = 0
-        self.start()
+        self.start(reason)
 
     def close(self) -> None:
         self.office.stop()
@@ -92,10 +95,11 @@ class Converter:
         """The desktop of a live, warm soffice: waits for one starting, restarts a dead one."""
         for _ in range(3):
             if self.office.proc is None:
-                self.start()
+                self.start("start_failed")
             try:
                 desktop = self.office.wait_ready(self.start_timeout_s)
             except RestartRequested:
+                metrics.soffice_restart("profile_init")
                 self.office.start()
                 continue
             except StartFailed as exc:
@@ -110,7 +114,7 @@ class Converter:
             if self.office.alive():
                 self._start_failures = 0
                 return desktop
-            self.restart("it is not running")
+            self.restart("it is not running", "died")
         raise TaskFailure(
             "ConverterUnavailable", "LibreOffice could not be started.", retryable=True
         )
@@ -157,18 +161,22 @@ class Converter:
         try:
             result = _export(desktop, src, out, password, selection, map_sheets, options)
         except Exception as exc:
+            outcome = "timeout" if fired.is_set() else "failed"
+            if not fired.is_set() and (_bridge_lost(exc) or self._died()):
+                outcome = "crash"
+            metrics.soffice_export(outcome, time.monotonic() - started)
             # A load that fails because soffice was killed (watchdog) or died is not the
             # document's fault alone: check those first, even when _export named the file.
             if fired.is_set():
-                self.restart("conversion timed out")
+                self.restart("conversion timed out", "timeout")
                 raise TaskFailure(
                     "ConvertTimeout",
                     f"The conversion did not finish within {self.convert_timeout_s:.0f} s.",
                 ) from exc
             # The bridge can report the loss before the dead process can be reaped: a lost
             # bridge is a crash even if soffice still looks alive for a moment.
-            if _bridge_lost(exc) or self._died():
-                self.restart("it died during a conversion")
+            if outcome == "crash":
+                self.restart("it died during a conversion", "crash")
                 raise TaskFailure(
                     "ConverterCrashed",
                     "LibreOffice stopped while converting the document.",
@@ -182,9 +190,10 @@ class Converter:
         finally:
             watchdog.cancel()
         log.debug("converted %s in %.3f s", src.name, time.monotonic() - started)
+        metrics.soffice_export("ok", time.monotonic() - started)
         self.converted += 1
         if self.restart_after and self.converted >= self.restart_after:
-            self.restart(f"recycled after {self.converted} documents")
+            self.restart(f"recycled after {self.converted} documents", "recycled")
         return result
 
 
