@@ -1,9 +1,15 @@
 """(b) PDF to PNG, per page: our service end to end vs. bare PyMuPDF rendering the same pages
 (open, `get_pixmap` at 96 DPI without alpha, save PNG: what the worker does, minus the
-service)."""
+service).
+
+The two alternate, run after run (ours, then bare, for each document): PyMuPDF needs no
+LibreOffice, the service is idle while the bare rendering runs, and the machine's drift over
+minutes (rendering speed varies by +-15% from one minute to the next on this shared VM) then
+falls on both alike."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +52,14 @@ class PdfCase:
         }
 
 
-def measure_ours(
-    cases: list[PdfCase], service: Service, runs: int, timeout: float, notes: list[str]
+def measure(
+    cases: list[PdfCase],
+    service: Service,
+    src: Path,
+    workdir: Path,
+    runs: int,
+    timeout: float,
+    notes: list[str],
 ) -> None:
     for run in range(1, runs + 1):
         for case in cases:
@@ -58,20 +70,20 @@ def measure_ours(
             case.pages = case.pages or out.page_count
             if out.target_count != out.page_count:
                 notes.append(f"(b) {case.doc}: {out.target_count} PNGs for {out.page_count} pages")
-            progress(f"[pdf ours] run {run}/{runs} {case.doc}: {out.seconds:.3f} s")
+            bare = bare_render(src / case.doc, workdir / f"pdf-bare-{run}-{case.doc}")
+            case.bare_s.append(bare)
+            progress(
+                f"[pdf] run {run}/{runs} {case.doc}: ours {out.seconds:.3f} s, "
+                f"bare PyMuPDF {bare:.3f} s"
+            )
 
 
-def measure_bare(cases: list[PdfCase], src: Path, workdir: Path, runs: int) -> None:
-    for run in range(1, runs + 1):
-        for case in cases:
-            outdir = workdir / f"pdf-bare-{run}-{case.doc}"
-            outdir.mkdir()
-            started = time.perf_counter()
-            pages = render_png(src / case.doc, outdir)
-            seconds = time.perf_counter() - started
-            case.bare_s.append(seconds)
-            case.pages = case.pages or pages
-            for f in outdir.iterdir():
-                f.unlink()
-            outdir.rmdir()
-            progress(f"[pdf bare] run {run}/{runs} {case.doc}: {seconds:.3f} s")
+def bare_render(pdf: Path, outdir: Path) -> float:
+    """Seconds for bare PyMuPDF to render every page of `pdf` into `outdir` (then removed)."""
+    outdir.mkdir()
+    try:
+        started = time.perf_counter()
+        render_png(pdf, outdir)
+        return time.perf_counter() - started
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)

@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--methods", default=",".join(METHODS), help="(a): comma-separated subset of ours,warm,cold"
     )
     p.add_argument("--latency-tasks", type=int, default=20, help="(c): tasks (20)")
-    p.add_argument("--throughput-docs", type=int, default=40, help="(d): batch size (40)")
+    p.add_argument("--throughput-docs", type=int, default=100, help="(d): batch size (100)")
     p.add_argument("--api-threads", type=int, default=4, help="(e): SDK client threads (4)")
     p.add_argument("--api-seconds", type=float, default=5.0, help="(e): seconds per action (5)")
     p.add_argument("--memory-docs", type=int, default=500, help="(f): documents (500)")
@@ -113,7 +113,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         pdfs = [d for d in pdfs if d not in pdf_pages.LARGE_DOCS]
         args.memory_docs = min(args.memory_docs, 100)
         args.latency_tasks = min(args.latency_tasks, 10)
-        args.throughput_docs = min(args.throughput_docs, 20)
+        args.throughput_docs = min(args.throughput_docs, 40)
     if not docs or not pdfs:
         p.error("no documents left to measure")
     needed = [*docs, *pdfs, *(d for d, _ in tput.MIX), *(d for d, _ in memory.MIX)]
@@ -163,8 +163,6 @@ class Bench:
             self.service_phase()
         if self.wants("a") and "warm" in a.methods:
             self.notes += conversion.measure_warm(a, self.cases, self.workdir)
-        if self.wants("b"):
-            pdf_pages.measure_bare(self.pdf_cases, self.workdir / "src", self.workdir, a.runs)
         if self.wants("a") and "cold" in a.methods:
             self.notes += conversion.measure_cold(a, self.cases, self.workdir)
         if self.wants("a"):
@@ -206,7 +204,10 @@ class Bench:
             if self.wants("a") and "ours" in a.methods:
                 self.notes += conversion.measure_ours(a, self.cases, service)
             if self.wants("b"):
-                pdf_pages.measure_ours(self.pdf_cases, service, a.runs, a.timeout, self.notes)
+                pdf_pages.measure(
+                    self.pdf_cases, service, self.workdir / "src", self.workdir, a.runs,
+                    a.timeout, self.notes,
+                )  # fmt: skip
             if self.wants("c"):
                 lat = latency.measure(service, warm_key, a.latency_tasks, a.timeout)
                 self.results["latency"] = lat.to_dict()

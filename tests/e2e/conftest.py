@@ -15,7 +15,15 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
 from tests.conftest import CORPUS, need, redis_available
-from tests.e2e.harness import TOPIC, WEBHOOK_SECRET, Delivery, Receiver, Service, notification
+from tests.e2e.harness import (
+    TOPIC,
+    WEBHOOK_SECRET,
+    Delivery,
+    Receiver,
+    Service,
+    notification,
+    run_service,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/9"
 BUCKET = "corpus-bkt"
@@ -69,13 +77,7 @@ def service(
         for f in CORPUS.iterdir():
             if f.is_file():
                 shutil.copyfile(f, target / f.name)
-    svc.start()
-    yield svc
-    code = svc.stop()
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}*", count=1000):
-        client.delete(key)
-    assert code == 0, f"imm-engine up exited with {code}: {svc.log()}"
+    yield from run_service(svc, REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -262,3 +263,17 @@ def raw_call(
     return httpx.post(
         f"http://127.0.0.1:{port}/", params=query, headers=headers, content=body, timeout=10
     )
+
+
+def run_service(service: Service, redis_url: str, prefix: str) -> Iterator[Service]:
+    """Body of a fixture: start `service`, yield it, then stop it, delete its Redis keys
+    (everything under `prefix`) and fail if `imm-engine up` did not exit cleanly."""
+    import redis
+
+    service.start()
+    yield service
+    code = service.stop()
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{prefix}*", count=1000):
+        client.delete(key)
+    assert code == 0, f"imm-engine up exited with {code}: {service.log()}"

@@ -18,7 +18,7 @@ import redis
 from alibabacloud_imm20200930 import models as m
 
 from tests.conftest import need, redis_available
-from tests.e2e.harness import Service, notification
+from tests.e2e.harness import Service, notification, run_service
 from tests.integration.broker_clients import (
     AmqpBackend,
     Backend,
@@ -64,13 +64,7 @@ def broker_service(
         },
     )
     svc.put("bkt", "fake.docx", (corpus / "fake.docx").read_bytes())
-    svc.start()
-    yield svc
-    code = svc.stop()
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}*", count=1000):
-        client.delete(key)
-    assert code == 0, f"imm-engine up exited with {code}: {svc.log()}"
+    yield from run_service(svc, REDIS_URL, prefix)
 
 
 def test_one_completion_reaches_all_three_brokers(

@@ -16,13 +16,12 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-import redis
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import FIXTURES, need, redis_available
-from tests.e2e.harness import TOPIC, Receiver, Service, free_port, notification
+from tests.e2e.harness import TOPIC, Receiver, Service, free_port, notification, run_service
 from tests.sofficeprocs import gone, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
@@ -65,13 +64,7 @@ def svc(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[S
             "IMM_METRICS_TOKEN": TOKEN,
         },
     )
-    service.start()
-    yield service
-    code = service.stop()
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}*", count=1000):
-        client.delete(key)
-    assert code == 0, f"imm-engine up exited with {code}: {service.log()}"
+    yield from run_service(service, REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="module")

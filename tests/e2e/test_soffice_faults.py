@@ -27,7 +27,7 @@ from alibabacloud_imm20200930.client import Client
 
 from imm_engine.models import TaskRecord
 from tests.conftest import need, redis_available
-from tests.e2e.harness import TOPIC, Receiver, Service, notification
+from tests.e2e.harness import TOPIC, Receiver, Service, notification, run_service
 from tests.sofficeprocs import find_soffice, freeze, gone, parent_of, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
@@ -60,13 +60,7 @@ def svc(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[S
             "IMM_CONVERT_TIMEOUT": str(CONVERT_TIMEOUT),
         },
     )
-    service.start()
-    yield service
-    code = service.stop()
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}*", count=1000):
-        client.delete(key)
-    assert code == 0, f"imm-engine up exited with {code}: {service.log()}"
+    yield from run_service(service, REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="module")

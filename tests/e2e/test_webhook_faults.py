@@ -28,7 +28,7 @@ from alibabacloud_tea_openapi.utils import Utils
 from darabonba.runtime import RuntimeOptions
 
 from tests.conftest import need, redis_available
-from tests.e2e.harness import Receiver, Service, free_port, notification
+from tests.e2e.harness import Receiver, Service, free_port, notification, run_service
 from tests.hanging import Hanging
 from tests.sofficeprocs import freeze, wait_soffice
 
@@ -86,13 +86,7 @@ def svc(tmp_path_factory: pytest.TempPathFactory, hooks: Hooks) -> Iterator[Serv
             "IMM_NOTIFY_MAX_BACKOFF": "1",
         },
     )
-    service.start()
-    yield service
-    code = service.stop()
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}*", count=1000):
-        client.delete(key)
-    assert code == 0, f"imm-engine up exited with {code}: {service.log()}"
+    yield from run_service(service, REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="module")
