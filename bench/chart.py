@@ -54,8 +54,7 @@ def _conversion(ax: Any, cases: list[dict[str, Any]]) -> None:
     cases = [c for c in cases if c.get("ours") or c.get("warm") or c.get("cold")]
     if not cases:
         return _empty(ax, title)
-    labels = [f"{c['doc'].rsplit('.', 1)[0][:14]}\n{c['doc'].rsplit('.', 1)[-1]}>{c['target']}"
-              for c in cases]  # fmt: skip
+    labels = [f"{c['doc'][:18]} > {c['target']}" for c in cases]
     width = 0.27
     for n, method in enumerate(("ours", "warm", "cold")):
         values = [(c.get(method) or {}).get("median_s") or 0 for c in cases]
@@ -63,7 +62,7 @@ def _conversion(ax: Any, cases: list[dict[str, Any]]) -> None:
         name = {"ours": "imm-engine", "warm": "bare warm LO", "cold": "cold soffice"}[method]
         ax.bar(xs, values, width, label=name, color=COLORS[method])
     ax.set_yscale("log")
-    ax.set_xticks(range(len(cases)), labels, fontsize=7)
+    ax.set_xticks(range(len(cases)), labels, fontsize=7, rotation=35, ha="right")
     ax.set_title(title)
     ax.legend(fontsize=8)
 
