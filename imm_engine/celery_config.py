@@ -30,7 +30,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         transport["visibility_timeout"] = settings.visibility_timeout_s
         transport.update(restore_options(settings.visibility_timeout_s))
         # Several deployments (and the test suite) can share one Redis.
-        transport["global_keyprefix"] = f"{settings.key_prefix}:celery:"
+        transport["global_keyprefix"] = keys.celery_prefix
     # On RabbitMQ (amqp://) there is no visibility timeout: an unacknowledged message goes back
     # to the queue when its consumer's connection closes, and RabbitMQ's consumer_timeout
     # (30 min by default) is far above the hard time limit (docs/storage.md, "Broker").

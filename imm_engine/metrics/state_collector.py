@@ -29,6 +29,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from imm_engine.models import TaskStatus
+from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 from imm_engine.state.task_index import STATUSES, type_of
 
@@ -253,7 +254,7 @@ class BrokerQueues:
     def redis_key(self, queue: str, priority: int) -> str:
         name = self.keys.queue(queue)
         suffix = f"{KOMBU_PRIORITY_SEP}{priority}" if priority else ""
-        return f"{self.keys.prefix}:celery:{name}{suffix}"
+        return f"{self.keys.celery_prefix}{name}{suffix}"
 
     def _redis_lengths(self, queues: Sequence[str]) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
@@ -282,7 +283,3 @@ class BrokerQueues:
                     except Exception:
                         log.debug("metrics: closing the channel of %s failed", queue)
         return out
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value

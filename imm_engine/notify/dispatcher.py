@@ -29,6 +29,7 @@ from imm_engine.notify.backoff import next_delay
 from imm_engine.notify.routes import Destination, Routes
 from imm_engine.notify.senders import default_senders
 from imm_engine.notify.webhook import Outcome
+from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 
 log = logging.getLogger("imm_engine.notify")
@@ -238,7 +239,3 @@ class Dispatcher:
             state,
             outcome.error,
         )
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value

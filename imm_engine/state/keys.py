@@ -44,6 +44,11 @@ class Keys:
         """List: deliveries that exhausted their attempts (kept for replay)."""
         return f"{self.prefix}:outbox:dead"
 
+    @property
+    def celery_prefix(self) -> str:
+        """Prefix of every key kombu's Redis transport writes (its `global_keyprefix`)."""
+        return f"{self.prefix}:celery:"
+
     def queue(self, name: str) -> str:
         """Celery queue name."""
         return f"{self.prefix}.{name}"

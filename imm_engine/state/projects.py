@@ -14,6 +14,7 @@ from typing import Any
 import redis
 
 from imm_engine.models import iso_time
+from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 
 DEFAULT_SERVICE_ROLE = "AliyunIMMDefaultRole"
@@ -167,7 +168,3 @@ class ProjectStore:
             if data:
                 out.append(Project.from_fields({_s(k): _s(v) for k, v in data.items()}))
         return out
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value

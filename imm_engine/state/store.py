@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from imm_engine.models import TaskRecord, TaskStatus
+from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 from imm_engine.state.task_index import TaskIndex
 
@@ -155,7 +156,3 @@ class TaskStore:
         keys += self.index.finish_keys(rec, str(status))
         done = self._finish(keys=keys, args=args)
         return bool(done)
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value

@@ -32,6 +32,7 @@ from typing import Any
 import redis
 
 from imm_engine.models import TaskRecord, TaskStatus
+from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 from imm_engine.task_query import Cursor, TagCondition, TaskQuery
 
@@ -422,7 +423,3 @@ def _num(value: float) -> str:
 
 def _now_ms() -> float:
     return time.time() * 1000
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
