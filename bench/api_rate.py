@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import BenchError
-from bench.service import BUCKET, PROJECT, TOPIC, Receiver, Service
-from bench.util import median, percentile, progress
+from bench.service import BUCKET, PROJECT, TOPIC, running
+from bench.util import median, ms, percentile, progress
 
 
 @dataclass
@@ -31,9 +31,6 @@ class Rate:
         return len(self.latencies_s) / self.seconds if self.seconds else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        def ms(v: float | None) -> float | None:
-            return None if v is None else round(v * 1000, 2)
-
         return {
             "action": self.action,
             "threads": self.threads,
@@ -78,11 +75,7 @@ def _hammer(rate: Rate, clients: list[Any], call: Any, duration: float) -> None:
 def measure(workdir: Path, log: Path, threads: int, duration: float, corpus: Path) -> list[Rate]:
     from alibabacloud_imm20200930 import models as m
 
-    receiver = Receiver().start()
-    service = Service(workdir / "api", log, receiver, command="api")
-    try:
-        progress(f"[api] starting imm-engine api alone (port {service.port}) ...")
-        service.start()
+    with running(workdir / "api", log, "api", command="api") as service:
         service.add_source(corpus / "simple.docx")
         clients = [service.client() for _ in range(threads)]
         created: list[list[str]] = [[] for _ in range(threads)]
@@ -114,8 +107,3 @@ def measure(workdir: Path, log: Path, threads: int, duration: float, corpus: Pat
         for r in rates:
             progress(f"[api] {r.action}: {r.per_second:.0f} req/s, {len(r.errors)} errors")
         return rates
-    finally:
-        try:
-            service.stop()
-        finally:
-            receiver.stop()

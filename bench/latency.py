@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import BenchError
 from bench.service import PROJECT, Service
-from bench.util import median, percentile, progress
+from bench.util import median, ms, percentile, progress
 
 FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 POLL_INTERVAL_S = 1.0
@@ -37,9 +37,6 @@ class Latency:
     poll_calls: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        def ms(v: float | None) -> float | None:
-            return None if v is None else round(v * 1000, 2)
-
         return {
             "tasks": len(self.notify_s),
             "notify_ms_median": ms(median(self.notify_s)),

@@ -16,6 +16,7 @@ and a chart to bench/results/latest.png.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ from bench import BenchError, api_rate, chart, conversion, latency, memory, pdf_
 from bench import throughput as tput
 from bench.raw import DPI
 from bench.report import METHODS, Case, table
-from bench.service import Receiver, Service, drop_proxies
+from bench.service import drop_proxies, running
 from bench.util import progress
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -190,11 +191,7 @@ class Bench:
     def service_phase(self) -> None:
         """One `imm-engine up` (one worker process) for (a) ours, (b) ours, (c) and (f)."""
         a = self.args
-        receiver = Receiver().start()
-        service = Service(self.workdir / "service", self.log("main"), receiver)
-        try:
-            progress(f"[ours] starting imm-engine up (API port {service.port}) ...")
-            service.start()
+        with running(self.workdir / "service", self.log("main"), "ours", self.notes) as service:
             for doc in {*a.docs, *a.pdfs}:
                 service.add_source(a.corpus / doc)
             warm_key = service.add_source(conversion.warmup_source(a), "_warmup.docx")
@@ -214,25 +211,9 @@ class Bench:
             if self.wants("f"):
                 mem = memory.measure(service, a.corpus, a.memory_docs, a.timeout)
                 self.results["memory"] = mem.to_dict()
-        finally:
-            try:
-                code = service.stop()
-            finally:
-                receiver.stop()
-        if code not in (0, None):
-            self.notes.append(
-                f"`imm-engine up` exited with status {code} after SIGINT (log: {service.log_path})"
-            )
-        if receiver.malformed:
-            self.notes.append(
-                f"{len(receiver.malformed)} malformed webhook deliveries, first: "
-                f"{receiver.malformed[0]}"
-            )
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    import json
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

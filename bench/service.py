@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from bench import BenchError, die_with_us
+from bench.util import progress
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # db 9 and 10 belong to the test suite
 KEY_PREFIX = "immbench"
@@ -386,6 +387,47 @@ def rss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+@contextlib.contextmanager
+def running(
+    workdir: Path,
+    log_path: Path,
+    label: str,
+    notes: list[str] | None = None,
+    **options: Any,
+) -> Iterator[Service]:
+    """A started Service (`options`: concurrency, command, extra_env) with its own webhook
+    receiver; both are stopped on the way out. With `notes`, an unclean exit of the service and
+    malformed deliveries are noted there."""
+    receiver = Receiver().start()
+    service = Service(workdir, log_path, receiver, **options)
+    try:
+        what = (
+            "alone"
+            if service.command == "api"
+            else f"with {service.concurrency} worker process(es)"
+        )
+        progress(f"[{label}] starting imm-engine {service.command} {what} (port {service.port})")
+        service.start()
+        yield service
+    finally:
+        try:
+            code = service.stop()
+        finally:
+            receiver.stop()
+    if notes is None:
+        return
+    if code not in (0, None):
+        notes.append(
+            f"`imm-engine {service.command}` exited with status {code} after SIGINT "
+            f"(log: {service.log_path})"
+        )
+    if receiver.malformed:
+        notes.append(
+            f"{len(receiver.malformed)} malformed webhook deliveries, first: "
+            f"{receiver.malformed[0]}"
+        )
 
 
 def make_client(port: int) -> Any:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.service import Receiver, Service, cpu_seconds
+from bench.service import Service, cpu_seconds, running
 from bench.util import progress
 
 #: (document, target): small documents of each family, as a busy service sees them.
@@ -68,11 +68,7 @@ def cpu_used(
 def measure(
     workers: int, count: int, corpus: Path, workdir: Path, log: Path, timeout: float
 ) -> Throughput:
-    receiver = Receiver().start()
-    service = Service(workdir / f"tp{workers}", log, receiver, concurrency=workers)
-    try:
-        progress(f"[throughput] starting imm-engine up with {workers} worker process(es) ...")
-        service.start()
+    with running(workdir / f"tp{workers}", log, "throughput", concurrency=workers) as service:
         for doc in {d for d, _ in MIX}:
             service.add_source(corpus / doc)
         # Warm every process: twice as many small conversions as processes, at once.
@@ -96,8 +92,3 @@ def measure(
             f"({result.per_second:.2f}/s)"
         )
         return result
-    finally:
-        try:
-            service.stop()
-        finally:
-            receiver.stop()

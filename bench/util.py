@@ -22,3 +22,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+def ms(seconds: float | None) -> float | None:
+    """Seconds as milliseconds rounded to 0.01 (None stays None), for the JSON."""
+    return None if seconds is None else round(seconds * 1000, 2)

@@ -169,3 +169,10 @@ def test_end_time_parses_to_unix_seconds(text: str, expected: float) -> None:
 )
 def test_percentile_nearest_rank(values: list[float], q: float, expected: float | None) -> None:
     assert percentile(values, q) == expected
+
+
+def test_cold_row_without_bare_warm_runs() -> None:
+    """--methods ours,cold: no ours/warm ratio, yet the cold comparison is still judged."""
+    no_warm = {**case("simple.docx", "pdf", 0.1, 0.1, 1.2), "warm": None, "ours_over_warm": None}
+    rows = summary.rows({"conversion": [no_warm]})
+    assert [(r.section, r.ratio, r.met) for r in rows] == [("(a)", "12.00x faster at least", True)]
