@@ -34,7 +34,7 @@ from bench.report import METHODS, Case, table
 from bench.service import drop_proxies, running
 from bench.util import progress
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 DEFAULT_DOCS = (
     "simple.docx",
     "page-breaks.docx",

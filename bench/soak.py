@@ -28,7 +28,7 @@ from typing import Any
 from bench import BenchError
 from bench.service import drop_proxies
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
 #: (document, target): small documents of every family; password.pdf fails on purpose.
 MIX = [

@@ -15,10 +15,7 @@ from workers.soffice.sniff import (
     mismatch,
 )
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the shared corpus is absent ({CORPUS})"
-)
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 # --- kind_of -----------------------------------------------------------------------------
 
@@ -139,7 +136,6 @@ CORPUS_FILES = [
 
 
 @pytest.mark.corpus
-@needs_corpus
 @pytest.mark.parametrize(("name", "kind", "encrypted"), CORPUS_FILES)
 def test_corpus_files(name: str, kind: Kind, encrypted: bool) -> None:
     path = CORPUS / name
