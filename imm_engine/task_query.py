@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from imm_engine.errors import invalid
+from imm_engine.models import micros
 
 STATUSES = ("Running", "Succeeded", "Failed")
 SORTS = ("TaskId", "StartTime", "EndTime")
@@ -53,10 +54,11 @@ class TimeRange:
     end: float | None = None
 
     def contains(self, ts: float) -> bool:
-        """Compared in whole microseconds: the precision of the times IMM shows (StartTime)."""
-        us = round(ts * 1e6)
-        return (self.start is None or us >= round(self.start * 1e6)) and (
-            self.end is None or us <= round(self.end * 1e6)
+        """Compared in whole microseconds, rounded as GetTask shows them (`iso_time`): a time
+        copied from a task's StartTime or EndTime is a bound that includes that task."""
+        us = micros(ts)
+        return (self.start is None or us >= micros(self.start)) and (
+            self.end is None or us <= micros(self.end)
         )
 
 

@@ -155,23 +155,24 @@ def test_sort_by_end_time_both_ways(client: Any, project: dict[str, Any]) -> Non
 
 def test_time_ranges(client: Any, project: dict[str, Any], store: TaskStore) -> None:
     ids = project["ids"]
-    recs = [store.get(i) for i in ids]
-    start_5 = recs[5].start_ts  # type: ignore[union-attr]
-    start_8 = recs[8].start_ts  # type: ignore[union-attr]
+    starts = [store.get(i).start_ts for i in ids]  # type: ignore[union-attr]
+    # Bounds halfway between neighbours (start times are at least 2 ms apart): which tasks
+    # fall inside cannot depend on how a bound rounds (the exact-bound rule has unit tests).
+    lo, hi = (starts[4] + starts[5]) / 2, (starts[8] + starts[9]) / 2
     tasks, _ = listing(
         client,
         project["name"],
         sort="StartTime",
-        start_time_range=m.TimeRange(start=iso_time(start_5), end=iso_time(start_8)),
+        start_time_range=m.TimeRange(start=iso_time(lo), end=iso_time(hi)),
     )
     assert [t.task_id for t in tasks] == ids[5:9]
     at = project["finished_at"]
-    # End times are finished_at + 20 - i: i = 10..8 end within [at + 10, at + 12].
+    # End times are finished_at + 20 - i: i = 10..8 end within [at + 9.5, at + 12.5].
     tasks, _ = listing(
         client,
         project["name"],
         sort="EndTime",
-        end_time_range=m.TimeRange(start=iso_time(at + 10), end=iso_time(at + 12)),
+        end_time_range=m.TimeRange(start=iso_time(at + 9.5), end=iso_time(at + 12.5)),
     )
     assert [t.task_id for t in tasks] == [ids[10], ids[9], ids[8]]
 
