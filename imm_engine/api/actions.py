@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -15,29 +13,16 @@ from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
 from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
 from imm_engine.api.project_actions import require_project
+from imm_engine.api.services import Handler, Services
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ImmError, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.params import Params
-from imm_engine.queue import TaskQueue
-from imm_engine.state.projects import ProjectStore
-from imm_engine.state.store import TaskStore
 from imm_engine.storage.guarded import check_uris
-from imm_engine.tasktypes import BY_ACTION, SubmitContext, TaskTypeSpec
+from imm_engine.tasktypes import BY_ACTION, TaskTypeSpec
 from imm_engine.tasktypes.access import job_uris
 
 log = logging.getLogger("imm_engine.api")
-
-
-@dataclass(frozen=True)
-class Services:
-    store: TaskStore
-    queue: TaskQueue
-    submit: SubmitContext
-    projects: ProjectStore
-
-
-Handler = Callable[[Services, Params, str], dict[str, Any]]
 
 
 def create_task(spec: TaskTypeSpec) -> Handler:

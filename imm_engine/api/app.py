@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from imm_engine import ids
 from imm_engine.api import responses
-from imm_engine.api.actions import ACTIONS, Services
+from imm_engine.api.actions import ACTIONS
 from imm_engine.api.auth import Authenticator
 from imm_engine.api.protocol import (
     METHODS,
@@ -25,6 +25,7 @@ from imm_engine.api.protocol import (
     read_call,
     read_request,
 )
+from imm_engine.api.services import Services
 from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.metrics import labels, registry
 from imm_engine.metrics.api_endpoint import metrics_endpoint

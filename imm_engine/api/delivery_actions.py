@@ -18,7 +18,7 @@ from imm_engine.notify import delivery_log, replay
 from imm_engine.params import Params
 
 if TYPE_CHECKING:
-    from imm_engine.api.actions import Services
+    from imm_engine.api.services import Services
 
 
 def _destinations(services: Services, rec: TaskRecord) -> list[str]:

@@ -21,7 +21,7 @@ from imm_engine.tasktypes import BY_TYPE
 from imm_engine.tasktypes.base import project_name
 
 if TYPE_CHECKING:
-    from imm_engine.api.actions import Services
+    from imm_engine.api.services import Services
 
 
 def already_exists(resource: str, detail: str) -> ApiError:

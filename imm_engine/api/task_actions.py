@@ -11,7 +11,7 @@ from imm_engine.task_query import MAX_MAX_RESULTS, build_query, encode_token
 from imm_engine.tasktypes.base import project_name
 
 if TYPE_CHECKING:
-    from imm_engine.api.actions import Services
+    from imm_engine.api.services import Services
 
 
 def list_tasks(services: Services, params: Params, request_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from imm_engine.tasktypes import BY_TYPE
 from imm_engine.tasktypes.base import project_name
 
 if TYPE_CHECKING:
-    from imm_engine.api.actions import Services
+    from imm_engine.api.services import Services
 
 #: The shape of the TaskIds we issue; only such an id is looked up (`<id>:deliveries` names
 #: another kind of key).

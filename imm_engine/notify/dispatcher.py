@@ -19,15 +19,16 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 
 from imm_engine.metrics import registry as metrics
 from imm_engine.models import iso_time
 from imm_engine.notify.backoff import next_delay
-from imm_engine.notify.routes import Destination, Routes
+from imm_engine.notify.routes import Routes
 from imm_engine.notify.senders import default_senders
+from imm_engine.notify.senders.base import Sender
 from imm_engine.notify.webhook import Outcome
 from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
@@ -44,12 +45,6 @@ for _, member in ipairs(due) do
 end
 return #due
 """
-
-
-class Sender(Protocol):
-    def send(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> Outcome: ...
 
 
 class Dispatcher:

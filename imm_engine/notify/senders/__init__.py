@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 from imm_engine.notify.routes import Destination
+from imm_engine.notify.senders.base import Sender, failure
 from imm_engine.notify.webhook import Outcome, WebhookSender
 from imm_engine.notify.wrap import body_for
-
-if TYPE_CHECKING:
-    from imm_engine.notify.dispatcher import Sender
 
 log = logging.getLogger("imm_engine.notify")
 
@@ -57,16 +54,3 @@ def default_senders() -> dict[str, Sender]:
         "rocketmq": RocketMqSender(),
     }
     return {kind: Wrapping(sender) for kind, sender in senders.items()}
-
-
-def elapsed_ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)
-
-
-def failure(exc: BaseException, started: float, *, permanent: bool = False) -> Outcome:
-    return Outcome(
-        False,
-        error=f"{type(exc).__name__}: {exc}"[:300],
-        permanent=permanent,
-        elapsed_ms=elapsed_ms(started),
-    )

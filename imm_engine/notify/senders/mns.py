@@ -23,7 +23,7 @@ from mns.topic import TopicMessage
 
 from imm_engine.notify.options import MnsOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders import elapsed_ms
+from imm_engine.notify.senders.base import elapsed_ms
 from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 

@@ -22,7 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from imm_engine.notify.options import MqttOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders import elapsed_ms
+from imm_engine.notify.senders.base import elapsed_ms
 from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 

@@ -15,7 +15,7 @@ from redis.typing import EncodableT, FieldT
 
 from imm_engine.notify.options import RedisStreamOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders import elapsed_ms, failure
+from imm_engine.notify.senders.base import elapsed_ms, failure
 from imm_engine.notify.webhook import Outcome
 
 #: Replies that retrying with the same configuration cannot fix.

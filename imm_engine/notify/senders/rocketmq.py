@@ -18,7 +18,7 @@ from typing import Any
 
 from imm_engine.notify.options import RocketMqOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders import elapsed_ms, failure
+from imm_engine.notify.senders.base import elapsed_ms, failure
 from imm_engine.notify.senders.links import Links
 from imm_engine.notify.webhook import Outcome
 
