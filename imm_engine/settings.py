@@ -95,6 +95,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_time_limits(self)
+        check_key_grants(self)
 
     @property
     def effective_broker_url(self) -> str:
@@ -199,6 +200,15 @@ def check_time_limits(s: Settings) -> None:
                 f"{upper} ({above:g} s) must be greater than {lower} ({below:g} s): "
                 "visibility timeout > task time limit > soft time limit > conversion timeout"
             )
+
+
+def check_key_grants(s: Settings) -> None:
+    """Every AccessKey has a grant (IMM_STORAGE_CONFIG "keys"), or SettingsError naming it.
+
+    A single key without a "keys" section may do everything; see docs/security.md."""
+    problem = s.storage.key_grants.problem(list(s.access_keys))
+    if problem:
+        raise SettingsError(f"IMM_STORAGE_CONFIG: {problem}")
 
 
 class _Reader:

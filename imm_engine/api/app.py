@@ -34,6 +34,7 @@ from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import TaskStore
+from imm_engine.storage.key_grants import NOTHING, Caller
 from imm_engine.tasktypes import SubmitContext
 
 log = logging.getLogger("imm_engine.api")
@@ -96,7 +97,7 @@ class ImmEndpoint:
             signed = read_request(
                 request.method, request.url.path, request.scope["query_string"], headers, body
             )
-            self.auth.authenticate(signed, time.time())
+            caller = self.caller(self.auth.authenticate(signed, time.time()))
             self.ensure_default_projects()
             call = read_call(signed)
             handler = ACTIONS.get(call.action)
@@ -107,7 +108,7 @@ class ImmEndpoint:
                     f"{call.action[:64]}",
                     404,
                 )
-            return handler(self.services, call.params, request_id)
+            return handler(self.services.for_caller(caller), call.params, request_id)
         except (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
@@ -124,6 +125,12 @@ class ImmEndpoint:
                 "The request processing has failed due to some unknown error.",
                 500,
             ) from exc
+
+    def caller(self, key_id: str) -> Caller:
+        """The signing key and its grant (IMM_STORAGE_CONFIG "keys", checked at start)."""
+        keys = self.settings.access_keys
+        grant = self.settings.storage.key_grants.grant_for(key_id, len(keys))
+        return Caller(key_id, grant or NOTHING)
 
     async def _body(self, request: Request) -> bytes:
         limit = self.settings.max_request_bytes

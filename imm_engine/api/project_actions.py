@@ -5,6 +5,10 @@ grants its tasks run with (each task record carries it). Deleting a project does
 its tasks: running tasks finish and notify as usual, but GetTask and ListTasks answer
 `ResourceNotFound` for the project; a project created again under the same name starts
 empty (it shows only tasks started after its own creation).
+
+Each call is limited to the projects the signing AccessKey is granted, and CreateProject /
+UpdateProject to the ServiceRoles it may assign (`services.caller`, storage/key_grants.py):
+outside its grant, 403 `Forbidden.RAM`, checked before the project is looked up.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ def already_exists(resource: str, detail: str) -> ApiError:
 
 
 def require_project(services: Services, name: str) -> Project:
+    """The project, if the caller may use it (403 otherwise) and it exists (404 otherwise)."""
+    services.caller.check_project(name)
     project = services.projects.get(name)
     if project is None:
         raise not_found("project", f"No project {name}; create it with CreateProject.")
@@ -41,6 +47,8 @@ def checked_fields(services: Services, params: Params) -> dict[str, Any]:
     """The project attributes given, with a ServiceRole the storage configuration defines."""
     fields = project_fields(params)
     role = fields.get("service_role")
+    if role is not None:
+        services.caller.check_role(role)
     if role is not None and not services.submit.grants.known(role):
         raise invalid(
             "ServiceRole",
@@ -52,8 +60,12 @@ def checked_fields(services: Services, params: Params) -> dict[str, Any]:
 
 def create_project(services: Services, params: Params, request_id: str) -> dict[str, Any]:
     name = project_name(params)
+    services.caller.check_project(name)
+    fields = checked_fields(services, params)
+    if "service_role" not in fields:  # the default role is assigned like any other
+        services.caller.check_role("")
     now = time.time()
-    project = Project(name=name, create_ts=now, update_ts=now, **checked_fields(services, params))
+    project = Project(name=name, create_ts=now, update_ts=now, **fields)
     if not services.projects.create(project):
         raise already_exists("project", f"A project named {name} exists.")
     return {"Project": project.info()}
@@ -67,6 +79,7 @@ def get_project(services: Services, params: Params, request_id: str) -> dict[str
 
 def update_project(services: Services, params: Params, request_id: str) -> dict[str, Any]:
     name = project_name(params)
+    services.caller.check_project(name)
     changes: dict[str, str] = {
         attr: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
         for attr, value in checked_fields(services, params).items()
@@ -79,6 +92,7 @@ def update_project(services: Services, params: Params, request_id: str) -> dict[
 
 def delete_project(services: Services, params: Params, request_id: str) -> dict[str, Any]:
     name = project_name(params)
+    services.caller.check_project(name)
     if not services.projects.delete(name):
         raise not_found("project", f"No project {name}.")
     services.store.index.drop_project(name, sorted(BY_TYPE))
@@ -95,7 +109,11 @@ def list_projects(services: Services, params: Params, request_id: str) -> dict[s
         names = services.projects.names(query.prefix, start, chunk, exclusive=exclusive)
         if not names:
             break
-        found += [p for p in services.projects.get_many(names) if p.has_tags(query.tags)]
+        found += [
+            p
+            for p in services.projects.get_many(names)
+            if p.has_tags(query.tags) and services.caller.may_use(p.name)
+        ]
         if len(names) < chunk:
             break
         start, exclusive = names[-1], True

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from imm_engine.api.signature import SignedRequest
+from imm_engine.api.signature import SignedRequest, is_rpc
 from imm_engine.errors import ApiError
 from imm_engine.params import Params
 
@@ -75,9 +75,27 @@ def read_request(
     return SignedRequest(method, path, query, headers, body, form)
 
 
+def check_rpc_headers(req: SignedRequest, params: Params) -> None:
+    for header, name in (("x-acs-action", "Action"), ("x-acs-version", "Version")):
+        sent, signed = req.headers.get(header), params.raw(name)
+        if sent is not None and sent != signed:
+            raise ApiError(
+                "SignatureDoesNotMatch",
+                f"The {header} header ({sent[:64]!r}) is not covered by the HMAC-SHA1 signature "
+                f"and disagrees with the signed {name} parameter ({(signed or '')[:64]!r}); "
+                "leave the header out or make it equal.",
+            )
+
+
 def read_call(req: SignedRequest) -> Call:
-    """Action, version and parameters of an authenticated request."""
+    """Action, version and parameters of an authenticated request.
+
+    The classic RPC signature covers the parameters, not the headers, so its `Action` and
+    `Version` parameters are authoritative: an `x-acs-action` / `x-acs-version` header that
+    disagrees with them is refused (`SignatureDoesNotMatch`), never obeyed."""
     params = Params([*req.query, *req.form])
+    if is_rpc(req):
+        check_rpc_headers(req, params)
     action = req.headers.get("x-acs-action") or params.raw("Action")
     if not action:
         raise ApiError(

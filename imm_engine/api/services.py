@@ -1,15 +1,16 @@
-"""What every action is given: the stores, the queue and the submission context."""
+"""What every action is given: the stores, the queue, the submission context and the caller."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from imm_engine.params import Params
 from imm_engine.queue import TaskQueue
 from imm_engine.state.projects import ProjectStore
 from imm_engine.state.store import TaskStore
+from imm_engine.storage.key_grants import NOBODY, Caller
 from imm_engine.tasktypes import SubmitContext
 
 
@@ -19,6 +20,11 @@ class Services:
     queue: TaskQueue
     submit: SubmitContext
     projects: ProjectStore
+    #: The AccessKey of the request being answered and its grant (set per request).
+    caller: Caller = NOBODY
+
+    def for_caller(self, caller: Caller) -> Services:
+        return replace(self, caller=caller)
 
 
 Handler = Callable[[Services, Params, str], dict[str, Any]]

@@ -121,6 +121,8 @@ def verify_acs3(req: SignedRequest, secret_for: Callable[[str], str | None]) -> 
         "x-acs-signature-nonce",
     )
     lacking = [h for h in required if h not in signed]
+    if "x-acs-version" in req.headers and "x-acs-version" not in signed:
+        lacking.append("x-acs-version")  # it chooses the API version: never unsigned
     if lacking:
         raise incomplete(f"SignedHeaders must include {', '.join(lacking)}")
     absent = [h for h in ("x-acs-date", "x-acs-signature-nonce") if not req.headers.get(h)]
@@ -160,11 +162,18 @@ def verify_rpc(req: SignedRequest, secret_for: Callable[[str], str | None]) -> C
     return Credentials(values["AccessKeyId"], values["Timestamp"], values["SignatureNonce"])
 
 
+def is_rpc(req: SignedRequest) -> bool:
+    """Whether the request uses the classic RPC signature (which covers no header)."""
+    return "authorization" not in req.headers and any(
+        k == "Signature" for k, _ in list(req.query) + list(req.form)
+    )
+
+
 def verify(req: SignedRequest, secret_for: Callable[[str], str | None]) -> Credentials:
     """Verify whichever scheme the request uses."""
     if "authorization" in req.headers:
         return verify_acs3(req, secret_for)
-    if any(k == "Signature" for k, _ in list(req.query) + list(req.form)):
+    if is_rpc(req):
         return verify_rpc(req, secret_for)
     raise ApiError(
         "MissingAuthorization",

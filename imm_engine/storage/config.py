@@ -9,11 +9,13 @@
        "minio":  {"type": "s3", "endpoint_url": "http://127.0.0.1:9000", "region": "us-east-1",
                   "access_key_id": "minio", "secret_access_key_env": "MINIO_SECRET"}},
      "buckets": {"media-in": "aliyun", "*": "disk"},
-     "roles": {"reader-role": {"read": ["media-in"], "write": ["media-out"]}}}
+     "roles": {"reader-role": {"read": ["media-in"], "write": ["media-out"]}},
+     "keys": {"team-a-key": {"projects": ["team-a-*"], "roles": ["reader-role"]}}}
 
 Any option `<name>_env` reads `<name>` from that environment variable when the service
 starts, so secrets need not sit in the JSON. Without a configuration every bucket is a
-directory under `IMM_STORAGE_ROOT` and the default role grants everything. Everything is
+directory under `IMM_STORAGE_ROOT`, the default role grants everything and a single AccessKey
+may use every project (imm_engine/storage/key_grants.py). Everything is
 checked here, so a bad configuration stops the service at start with a message naming it.
 """
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imm_engine.storage.grants import Grants, parse_grants
+from imm_engine.storage.key_grants import KeyGrants, parse_key_grants
 
 MIB = 1024 * 1024
 DEFAULT_MULTIPART_THRESHOLD = 16 * MIB
@@ -95,6 +98,8 @@ class StorageConfig:
     #: bucket name (or "*") -> backend name
     buckets: Mapping[str, str] = field(default_factory=lambda: {"*": "local"})
     grants: Grants = field(default_factory=Grants)
+    #: Which projects each AccessKey may use and which roles it may assign.
+    key_grants: KeyGrants = field(default_factory=KeyGrants)
 
     def describe(self) -> str:
         """`media-in -> aliyun (oss), * -> disk (local)`: for the start banner; no secrets."""
@@ -113,8 +118,8 @@ def parse_storage_config(document: Any, env: Mapping[str, str]) -> StorageConfig
     if document is None:
         return StorageConfig()
     if not isinstance(document, Mapping):
-        raise ValueError("expected a JSON object with 'backends', 'buckets' and 'roles'")
-    extra = set(document) - {"backends", "buckets", "roles"}
+        raise ValueError("expected a JSON object with 'backends', 'buckets', 'roles' and 'keys'")
+    extra = set(document) - {"backends", "buckets", "roles", "keys"}
     if extra:
         raise ValueError(f"unknown section(s) {', '.join(sorted(extra))}")
     raw_backends = document.get("backends", {})
@@ -140,7 +145,12 @@ def parse_storage_config(document: Any, env: Mapping[str, str]) -> StorageConfig
                 f"buckets: {bucket} uses the backend {backend!r}, which 'backends' does not define"
             )
         buckets[bucket] = backend
-    return StorageConfig(backends, buckets, parse_grants(document.get("roles")))
+    return StorageConfig(
+        backends,
+        buckets,
+        parse_grants(document.get("roles")),
+        parse_key_grants(document.get("keys")),
+    )
 
 
 def _backend(name: Any, spec: Any, env: Mapping[str, str]) -> BackendSpec:
