@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 import pytest
 from alibabacloud_tea_openapi.utils import Utils
 
+from imm_engine.api.protocol import read_call
 from imm_engine.api.signature import SignedRequest, verify
 from imm_engine.errors import ApiError
 
@@ -344,3 +345,52 @@ def test_authorization_header_takes_precedence_over_signature_param() -> None:
     # Had the RPC scheme been tried, the missing Timestamp would give IncompleteSignature;
     # the ACS3 scheme sees a query that changed after signing.
     expect(with_query(_GOOD, "Signature", "bogus"), "SignatureDoesNotMatch")
+
+
+# --- what the signature covers decides the action (issue 11.5) ---------------------------
+
+RPC_HEADERS = [
+    # (extra headers, refused)
+    pytest.param({}, False, id="no-header"),
+    pytest.param({"x-acs-action": "CreateOfficeConversionTask"}, False, id="equal-action"),
+    pytest.param({"x-acs-version": "2020-09-30"}, False, id="equal-version"),
+    pytest.param({"x-acs-action": "DeleteProject"}, True, id="other-action"),
+    pytest.param({"x-acs-action": ""}, True, id="empty-action"),
+    pytest.param({"x-acs-version": "2017-09-06"}, True, id="other-version"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("extra", "refused"), RPC_HEADERS)
+def test_rpc_action_and_version_come_from_the_signed_parameters(
+    extra: dict[str, str], refused: bool
+) -> None:
+    req = rpc_signed()
+    for name, value in extra.items():
+        req = with_header(req, name, value)
+    verify(req, secret_for)  # the headers are not signed: the signature holds either way
+    if refused:
+        with pytest.raises(ApiError) as err:
+            read_call(req)
+        assert (err.value.code, err.value.status) == ("SignatureDoesNotMatch", 400)
+        assert next(iter(extra)) in err.value.message
+    else:
+        assert read_call(req).action == "CreateOfficeConversionTask"
+
+
+def test_rpc_action_header_without_the_parameter_is_refused() -> None:
+    query = {k: v for k, v in RPC_QUERY.items() if k != "Action"}
+    req = with_header(rpc_signed(query=query), "x-acs-action", "DeleteProject")
+    verify(req, secret_for)
+    with pytest.raises(ApiError) as err:
+        read_call(req)
+    assert err.value.code == "SignatureDoesNotMatch"
+
+
+def test_acs3_version_header_must_be_signed() -> None:
+    headers = sdk_headers(BODY)
+    del headers["x-acs-version"]
+    req = with_header(sdk_signed(headers=headers), "x-acs-version", "2017-09-06")
+    err = expect(req, "IncompleteSignature")
+    assert "x-acs-version" in err.message
+    # Without the header (the version then comes from the signed query) it verifies.
+    assert verify(with_header(req, "x-acs-version", None), secret_for).access_key_id == AK
