@@ -2,19 +2,36 @@
 
 Buckets are directories under the root; a target bucket is created on first write. Keys are
 already free of `.`/`..` segments and control characters (imm_engine/uris.py); this backend
-also refuses empty segments and any path that resolves outside the root (symbolic links).
+also refuses empty segments, and a bucket directory that is a symbolic link or a key that
+resolves outside its own bucket directory through one (AccessDenied): a link never leads
+from one bucket into another. A key segment longer than the file system's NAME_MAX (255
+bytes) cannot exist here: reading it finds no object, writing it fails with a clear message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
+from imm_engine.storage.base import (
+    AccessDenied,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectTooLarge,
+    StorageError,
+)
 from imm_engine.uris import OssUri
+
+#: Longest file name (one path segment) Linux file systems allow, in bytes.
+NAME_MAX = 255
+
+
+class UnstorableKey(StorageError):
+    """The key is valid on OSS but this backend cannot hold it."""
 
 
 class LocalStore:
@@ -25,17 +42,36 @@ class LocalStore:
         segments = uri.key.split("/")
         if any(s in ("", ".", "..") for s in segments):
             raise StorageError(f"{uri}: the local backend cannot store keys with empty segments")
-        path = self.root / uri.bucket / Path(*segments)
-        real_root = os.path.realpath(self.root)
-        if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
-            raise StorageError(f"{uri}: resolves outside the storage root")
+        longest = max(len(os.fsencode(s)) for s in segments)
+        if longest > NAME_MAX:
+            raise UnstorableKey(
+                f"{uri}: the local backend cannot hold a key segment (the part between two "
+                f"'/') of {longest} bytes; its file system allows {NAME_MAX}"
+            )
+        bucket = self.root / uri.bucket
+        path = bucket / Path(*segments)
+        self._check_inside(str(uri), bucket, path)
         return path
 
+    def _check_inside(self, what: str, bucket: Path, path: Path) -> None:
+        """Refuse a bucket directory that is a link, and a path that a link leads out of it."""
+        real_bucket = os.path.join(os.path.realpath(self.root), bucket.name)
+        if os.path.realpath(bucket) != real_bucket:
+            raise AccessDenied(f"{what}: the bucket directory is a symbolic link, which is refused")
+        if os.path.commonpath([real_bucket, os.path.realpath(path)]) != real_bucket:
+            raise AccessDenied(f"{what}: a symbolic link leads out of the bucket; refused")
+
     def stat(self, uri: OssUri) -> ObjectInfo | None:
-        path = self.path_of(uri)
-        if not path.is_file():
-            return None
-        st = path.stat()
+        try:
+            path = self.path_of(uri)
+        except UnstorableKey:
+            return None  # no such object can exist here
+        try:
+            if not path.is_file():
+                return None
+            st = path.stat()
+        except OSError as exc:
+            raise StorageError(f"cannot read {uri}: {exc.strerror or exc}") from exc
         return ObjectInfo(size=st.st_size, mtime=st.st_mtime)
 
     def download(self, uri: OssUri, dest: Path, *, max_bytes: int) -> ObjectInfo:
@@ -57,7 +93,8 @@ class LocalStore:
             shutil.copyfile(src, tmp)
             os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. a parent that is a file: no tmp either
+                tmp.unlink()
             raise StorageError(f"cannot write {uri}: {exc.strerror or exc}") from exc
 
     def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
@@ -65,10 +102,12 @@ class LocalStore:
         top = self.root / bucket
         directory = prefix[: prefix.rfind("/") + 1]
         start = top / directory if directory else top
-        real_root = os.path.realpath(self.root)
-        inside = os.path.commonpath([real_root, os.path.realpath(start)]) == real_root
-        if not start.is_dir() or not inside:
-            return  # absent, or a link leading out of the storage root
+        try:
+            self._check_inside(f"oss://{bucket}/{prefix}", top, start)
+        except AccessDenied:
+            return  # a link (the bucket, or a directory on the way) is not followed
+        if not start.is_dir():
+            return
         found: list[tuple[str, ObjectInfo]] = []
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]

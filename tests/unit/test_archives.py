@@ -160,3 +160,36 @@ def test_copy_stops_past_the_declared_size(tmp_path: Path) -> None:
         archives.copy_limited(io.BytesIO(b"x" * 100), tmp_path / "o", 99, "f")
     assert err.value.code == "InvalidFile"
     assert archives.copy_limited(io.BytesIO(b"x" * 99), tmp_path / "o", 99, "f") == 99
+
+
+NAMES = [
+    # (entries as (safe name, is directory), refusal fragment or None)
+    pytest.param([("a.txt", False), ("d", True), ("d/b.txt", False)], None, id="plain"),
+    pytest.param([("d/b.txt", False), ("d", True), ("d/e/c.txt", False)], None,
+                 id="directory-entry-after-its-files"),
+    pytest.param([("d", True), ("d", True)], None, id="directory-twice-is-harmless"),
+    pytest.param([("dup.txt", False), ("dup.txt/inner.txt", False)],
+                 "lies under 'dup.txt', which the archive holds as a file", id="file-then-under"),
+    pytest.param([("dup.txt/inner.txt", False), ("dup.txt", False)],
+                 "also holds a directory of this name", id="under-then-file"),
+    pytest.param([("x", False), ("x/y/z", False)], "lies under 'x'", id="file-two-levels-up"),
+    pytest.param([("x", False), ("x", True)], "holds a file of this name", id="file-then-dir"),
+    pytest.param([("a.txt", False), ("a.txt", False)], "holds a file of this name already",
+                 id="same-file-twice"),
+    pytest.param([("d/" + "n" * 256, False)], "256 bytes, more than 255", id="segment-too-long"),
+    pytest.param([("n" * 255, False)], None, id="segment-at-the-limit"),
+    pytest.param([("é" * 128, False)], "256 bytes", id="limit-is-in-utf8-bytes"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("named", "fragment"), NAMES)
+def test_names_that_cannot_be_extracted_side_by_side(
+    named: list[tuple[str, bool]], fragment: str | None
+) -> None:
+    if fragment is None:
+        archives.check_names(named)
+        return
+    with pytest.raises(TaskFailure) as info:
+        archives.check_names(named)
+    assert info.value.code == "InvalidFile.UnsafeEntry"
+    assert fragment in info.value.message

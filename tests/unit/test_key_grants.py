@@ -43,9 +43,7 @@ GRANT_CASES = [
 
 
 @pytest.mark.parametrize(("keys", "key_id", "count", "project", "allowed"), GRANT_CASES)
-def test_projects(
-    keys: Any, key_id: str, count: int, project: str, allowed: bool | None
-) -> None:
+def test_projects(keys: Any, key_id: str, count: int, project: str, allowed: bool | None) -> None:
     grant = parse_key_grants(keys).grant_for(key_id, count)
     if allowed is None:
         assert grant is None

@@ -24,6 +24,8 @@ from imm_engine.errors import TaskFailure
 
 #: Entries (or a whole archive) past this size are checked against the compression ratio.
 RATIO_FLOOR = 1024 * 1024
+#: Longest path segment (file name) Linux file systems allow, in bytes.
+NAME_MAX = 255
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAGIC = ((b"\x1f\x8b", ".gz"), (b"BZh", ".bz2"), (b"\xfd7zXZ\x00", ".xz"))
@@ -314,6 +316,29 @@ def check_limits(entries: list[Entry], archive_size: int, limits: Limits) -> Non
             f"The archive expands to {total} bytes from {archive_size}, more than "
             f"{limits.max_ratio} times (a zip bomb?).",
         )
+
+
+def check_names(named: list[tuple[str, bool]]) -> None:
+    """Refuse entries that cannot all be extracted side by side (pure): a file held twice, a
+    file that is also a directory (`dup.txt` then `dup.txt/inner.txt`, in either order), or a
+    path segment longer than file systems allow. `named` holds (safe name, is directory)."""
+    files: set[str] = set()
+    dirs: set[str] = set()
+    for name, is_dir in named:
+        parts = name.split("/")
+        longest = max(len(p.encode("utf-8", "surrogatepass")) for p in parts)
+        if longest > NAME_MAX:
+            raise _unsafe(name, f"a part of its path is {longest} bytes, more than {NAME_MAX}")
+        if name in files:
+            raise _unsafe(name, "the archive holds a file of this name already")
+        if not is_dir and name in dirs:
+            raise _unsafe(name, "the archive also holds a directory of this name")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in files:
+                raise _unsafe(name, f"it lies under {parent!r}, which the archive holds as a file")
+            dirs.add(parent)
+        (dirs if is_dir else files).add(name)
 
 
 def _unsafe(name: str, why: str) -> TaskFailure:

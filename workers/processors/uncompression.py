@@ -1,9 +1,11 @@
 """FileUncompression: every file of a zip or tar archive (or the SelectedFiles) to a prefix.
 
 Nothing is written until the whole archive has passed the checks: every chosen entry has a
-safe relative name (no absolute path, no `..`) and is a regular file or a directory (no links,
-no devices), and the archive is within the entry, size and ratio limits. Each entry is then
-streamed through a temporary file, one at a time, and uploaded under the target prefix.
+safe relative name (no absolute path, no `..`, no segment above 255 bytes) and is a regular
+file or a directory (no links, no devices), no two entries collide (the same file twice, or
+`a` as a file and `a/b`), and the archive is within the entry, size and ratio limits. Each
+entry is then streamed through a temporary file, one at a time, and uploaded under the
+target prefix.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class FileUncompression:
         archive = archives.open_archive(src, job.get("password", ""), limits(ctx).max_entries)
         try:
             chosen = chosen_entries(archive.entries, job.get("selected", []))
+            archives.check_names([(name, e.is_dir) for e, name in chosen])
             archives.check_limits([e for e, _ in chosen], info.size, limits(ctx))
             targets = []
             for entry, name in chosen:
