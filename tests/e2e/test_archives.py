@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,17 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries.items():
             zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def zip_pairs(entries: list[tuple[str, bytes]]) -> bytes:
+    """A zip with these entries in this order (the same name may come twice)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about a duplicate name
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in entries:
+                zf.writestr(name, data)
     return buf.getvalue()
 
 
@@ -342,6 +354,16 @@ HOSTILE: list[tuple[str, Any, str]] = [
      "InvalidFile.UnsafeEntry"),
     ("deep.zip", lambda: zip_bytes({"ok.txt": b"fine", "d/" * 600 + "f.txt": b"deep"}),
      "InvalidFile.UnsafeEntry"),  # the key would pass OSS's 1023 bytes
+    ("dup-then-under.zip",
+     lambda: zip_pairs([("ok.txt", b"fine"), ("dup.txt", b"a"), ("dup.txt/inner.txt", b"b")]),
+     "InvalidFile.UnsafeEntry"),
+    ("under-then-dup.zip",
+     lambda: zip_pairs([("ok.txt", b"fine"), ("dup.txt/inner.txt", b"b"), ("dup.txt", b"a")]),
+     "InvalidFile.UnsafeEntry"),
+    ("twice.zip", lambda: zip_pairs([("ok.txt", b"fine"), ("ok.txt", b"other")]),
+     "InvalidFile.UnsafeEntry"),
+    ("long-name.zip", lambda: zip_pairs([("ok.txt", b"fine"), ("n" * 300 + ".txt", b"x")]),
+     "InvalidFile.UnsafeEntry"),
     ("bomb.zip", zip_bomb, "InvalidFile.CompressionRatio"),
     ("claims-4gb.zip", lambda: forged_zip([(2**32 - 1, 900)]), "InvalidFile.CompressionRatio"),
     ("claims-12gb.zip", lambda: forged_zip([(3 * 1024**3, 100 * 1024**2)] * 4),
