@@ -100,6 +100,7 @@ class ImmEndpoint:
             caller = self.caller(self.auth.authenticate(signed, time.time()))
             self.ensure_default_projects()
             call = read_call(signed)
+            caller.check_parameters(call.params.raw)
             handler = ACTIONS.get(call.action)
             if handler is None:
                 raise ApiError(

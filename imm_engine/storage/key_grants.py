@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ _ROLE_PATTERN = re.compile(r"^[A-Za-z0-9_.@:/*?\[\]!-]{1,128}$")
 #: What IMM's gateway answers when the caller's RAM policy does not allow a call.
 FORBIDDEN_CODE = "Forbidden.RAM"
 FORBIDDEN_MESSAGE = "User not authorized to operate on the specified resource."
+#: The parameters that name a project: `ProjectName` (2020-09-30), `Project` (2017-09-06).
+PROJECT_PARAMETERS = ("ProjectName", "Project")
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,16 @@ class Caller:
                 f"The AccessKey {self.key_id} is not granted the project {project} "
                 '(IMM_STORAGE_CONFIG "keys").'
             )
+
+    def check_parameters(self, value_of: Callable[[str], str | None]) -> None:
+        """Before any action runs: a project named by its parameters must be granted.
+
+        A safety net for every action, whatever its API version; the actions check again
+        where they look the project up (and CreateProject / UpdateProject check the role)."""
+        for name in PROJECT_PARAMETERS:
+            project = value_of(name)
+            if project:
+                self.check_project(project)
 
     def check_role(self, role: str) -> None:
         """Raise 403 `Forbidden.RAM` unless the key may give a project `role` ("": default)."""

@@ -126,3 +126,28 @@ def test_a_string_is_a_one_item_list_and_nobody_may_do_nothing() -> None:
     assert not NOBODY.may_use("p-1") and not NOBODY.grant.may_assign("R")
     assert EVERYTHING.may_use("anything") and EVERYTHING.may_assign("")
     assert KeyGrants().grant_for("k", 1) == EVERYTHING
+
+
+PARAMETERS = [
+    # (parameters, refused)
+    pytest.param({"ProjectName": "team-a"}, False, id="granted-2020"),
+    pytest.param({"Project": "team-a-1"}, False, id="granted-2017"),
+    pytest.param({"ProjectName": "team-b"}, True, id="other-2020"),
+    pytest.param({"Project": "team-b"}, True, id="other-2017"),
+    pytest.param({"ProjectName": "team-a", "Project": "team-b"}, True, id="either-refused"),
+    pytest.param({"ProjectName": ""}, False, id="empty-left-to-the-action"),
+    pytest.param({"Prefix": "team-b"}, False, id="no-project-named"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("params", "refused"), PARAMETERS)
+def test_every_action_naming_a_project_is_checked(params: dict[str, str], refused: bool) -> None:
+    grant = parse_key_grants(KEYS).grant_for("key-a", 3)
+    assert grant is not None
+    caller = Caller("key-a", grant)
+    if refused:
+        with pytest.raises(ApiError) as info:
+            caller.check_parameters(params.get)
+        assert info.value.code == "Forbidden.RAM"
+    else:
+        caller.check_parameters(params.get)
