@@ -119,7 +119,7 @@ def role_of(client: Client, project: str) -> str:
     )
 
 
-def test_b_cannot_change_as_project_or_its_role(a: Client, b: Client, project_a: str) -> None:
+def test_b_cannot_change_the_project_of_a_or_its_role(a: Client, b: Client, project_a: str) -> None:
     for request in (
         m.UpdateProjectRequest(project_name=project_a, service_role="TeamBRole"),
         m.UpdateProjectRequest(project_name=project_a, service_role="TeamARole"),
@@ -133,7 +133,7 @@ def test_b_cannot_change_as_project_or_its_role(a: Client, b: Client, project_a:
     assert role_of(a, project_a) == "TeamARole", "still there"
 
 
-def test_b_cannot_give_its_project_as_role(b: Client, project_b: str) -> None:
+def test_b_cannot_give_its_project_the_role_of_a(b: Client, project_b: str) -> None:
     forbidden(
         lambda: b.update_project(
             m.UpdateProjectRequest(project_name=project_b, service_role="TeamARole")
@@ -195,7 +195,7 @@ def test_list_projects_shows_only_the_keys_projects(
     assert prefixed.projects == [] and not prefixed.next_token
 
 
-def test_b_cannot_see_get_replay_or_list_as_tasks(
+def test_b_cannot_see_get_replay_or_list_the_tasks_of_a(
     api: ApiServer, a: Client, b: Client, project_a: str, project_b: str
 ) -> None:
     task_id = convert(a, project_a, "team-a")

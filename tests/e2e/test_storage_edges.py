@@ -60,8 +60,8 @@ def test_a_source_name_longer_than_the_file_system_allows(
     request = m.CreateFileUncompressionTaskRequest(
         source_uri=long, target_uri=f"oss://{BUCKET}/{run}/unzipped/"
     )
-    failed(submit(client, receiver, client.create_file_uncompression_task, request)[1],
-           "ResourceNotFound")  # fmt: skip
+    delivery = submit(client, receiver, client.create_file_uncompression_task, request)[1]
+    failed(delivery, "ResourceNotFound")
     assert set(objects_under(service, run)) == {"exists.docx"}
 
 
