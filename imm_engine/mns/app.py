@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from imm_engine.mns import signature, wire
+from imm_engine.mns.attributes import check_name
 from imm_engine.mns.errors import MnsError, internal_error, service_unavailable
 from imm_engine.mns.keys import MnsKeys
 from imm_engine.mns.longpoll import receive
@@ -46,7 +47,7 @@ def parse_query(raw: bytes) -> dict[str, str]:
     """The query as MNS reads it: names case-insensitive, `%xx` decoded, `+` kept (receipt
     handles travel unencoded)."""
     query: dict[str, str] = {}
-    for item in raw.decode("latin-1").split("&"):
+    for item in raw.decode("utf-8", "replace").split("&"):
         if not item:
             continue
         name, _, value = item.partition("=")
@@ -98,9 +99,9 @@ class MnsEndpoint:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         raw_query: bytes = request.scope.get("query_string", b"")
         raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-        resource = raw_path.decode("latin-1") + (
-            "?" + raw_query.decode("latin-1") if raw_query else ""
-        )
+        resource = raw_path.decode("utf-8", "replace")
+        if raw_query:
+            resource += "?" + raw_query.decode("utf-8", "replace")
         signature.verify(
             request.method,
             headers,
@@ -113,6 +114,7 @@ class MnsEndpoint:
         if version != VERSION:
             raise MnsError("InvalidArgument", f"x-mns-version must be {VERSION}.", 400)
         path = request.url.path.strip("/").split("/")
+        _check_names(path)
         scheme = request.url.scheme
         call = Call(
             method=request.method,
@@ -140,6 +142,14 @@ class MnsEndpoint:
 
     async def close(self) -> None:
         await self.waiter.aclose()
+
+
+def _check_names(path: list[str]) -> None:
+    """The queue, topic and subscription names in the path, before they reach a Redis key."""
+    if len(path) > 1:
+        check_name(path[0][:-1], path[1])
+    if len(path) > 3 and path[0] == "topics" and path[2] == "subscriptions":
+        check_name("subscription", path[3])
 
 
 async def _read_body(request: Request) -> bytes:

@@ -250,19 +250,33 @@ def test_wrong_credentials_are_refused(server: ApiServer) -> None:
     assert plain.status_code == 403 and b"<Code>AccessDenied</Code>" in plain.content
 
 
-def signed_post(port: int, path: str, body: bytes, **extra: str) -> httpx.Response:
-    md5 = base64.b64encode(hashlib.md5(body).hexdigest().encode()).decode()
-    headers = {
-        "content-md5": md5,
-        "content-type": "text/xml;charset=UTF-8",
-        "date": email.utils.formatdate(usegmt=True),
-        "x-mns-version": "2015-06-06",
-        **extra,
-    }
+def signed(port: int, method: str, path: str, body: bytes = b"") -> httpx.Response:
+    """A request signed as the SDK signs it (content-md5: base64 of the hex digest)."""
+    headers = {"date": email.utils.formatdate(usegmt=True), "x-mns-version": "2015-06-06"}
+    if body:
+        headers["content-md5"] = base64.b64encode(hashlib.md5(body).hexdigest().encode()).decode()
+        headers["content-type"] = "text/xml;charset=UTF-8"
     headers["authorization"] = authorization(
-        ACCESS_KEY_ID, ACCESS_KEY_SECRET, "POST", headers, path
+        ACCESS_KEY_ID, ACCESS_KEY_SECRET, method, headers, path
     )
-    return httpx.post(f"http://127.0.0.1:{port}{path}", content=body, headers=headers, timeout=30)
+    url = f"http://127.0.0.1:{port}{path}"
+    return httpx.request(method, url, content=body, headers=headers, timeout=30)
+
+
+def signed_post(port: int, path: str, body: bytes) -> httpx.Response:
+    return signed(port, "POST", path, body)
+
+
+def test_names_that_cannot_be_queues_are_refused(server: ApiServer) -> None:
+    for path, code in [
+        ("/queues/a:visible", b"InvalidQueueName"),
+        ("/queues/%E9%98%9F%E5%88%97/messages", b"InvalidQueueName"),
+        ("/topics/t-1/subscriptions/bad.name", b"InvalidSubscriptionName"),
+        ("/topics/t_1", b"InvalidTopicName"),
+        ("/queues/q-1/nothing", b"ResourceNotExist"),
+    ]:
+        reply = signed(server.port, "GET", path)
+        assert reply.status_code in (400, 404) and code in reply.content, (path, reply.content)
 
 
 def test_hostile_xml_and_huge_bodies_are_refused(server: ApiServer) -> None:
