@@ -369,3 +369,57 @@ def test_imm_engine_mns_runs_alone(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+OLD_SDK_PATTERN = """
+import sys
+from mns.account import Account
+from mns.queue import QueueMeta, Message
+from mns.topic import TopicMeta, TopicMessage
+from mns.subscription import SubscriptionMeta
+import mns
+assert mns.__file__.startswith(sys.argv[3]), mns.__file__
+acc = Account("http://127.0.0.1:%s/" % sys.argv[1], "test-ak", "test-secret")
+q = acc.get_queue(sys.argv[2])
+print(q.create(QueueMeta()))
+t = acc.get_topic(sys.argv[2])
+print(t.create(TopicMeta()))
+endpoint = "acs:mns:cn-beijing:1:queues/" + sys.argv[2]
+print(t.get_subscription("s").subscribe(SubscriptionMeta(endpoint, notify_content_format="JSON")))
+t.publish_message(TopicMessage('{"events":["5页Word.docx"]}'))
+q.set_encoding(False)
+m = q.receive_message(5)
+print(m.message_body)
+q.delete_message(m.receipt_handle)
+q.set_encoding(True)
+q.batch_send_message([Message("a"), Message("b")])
+print(sorted(x.message_body.decode() for x in q.batch_receive_message(16, 1)))
+"""
+
+
+def test_the_old_aliyun_mns_1_1_5_runs_the_pattern(
+    server: ApiServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`pip install aliyun-mns` (1.1.5, what the blog installs; its `mns` module clashes with
+    aliyun-mns-sdk's, so it runs in a child process): it reads `location` case-sensitively."""
+    target = tmp_path_factory.mktemp("aliyun-mns-1.1.5")
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+         "aliyun-mns==1.1.5"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    need(pip.returncode == 0, f"pip install aliyun-mns==1.1.5: {pip.stderr[-500:]}")
+    name = unique("old")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    run = subprocess.run(
+        [sys.executable, "-c", OLD_SDK_PATTERN, str(server.port), name, str(target)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [line for line in run.stdout.splitlines() if not line.startswith("DEBUG")]
+    base = f"http://127.0.0.1:{server.port}"
+    assert f"{base}/queues/{name}" in lines and f"{base}/topics/{name}" in lines
+    assert f"{base}/topics/{name}/subscriptions/s" in lines
+    wrapper = json.loads(next(line for line in lines if line.startswith("{")))
+    assert json.loads(wrapper["Message"]) == {"events": ["5页Word.docx"]}
+    assert lines[-1] == "['a', 'b']"
