@@ -230,6 +230,11 @@ def banner(settings: Settings, redis_url: str, private: bool) -> None:
         f"  Redis      {redis_url}"
         + (f"  (private, data in {settings.data_dir.absolute() / 'redis'})" if private else ""),
         f"  Workers    {settings.concurrency} processes, one warm LibreOffice each",
+        *(
+            [f"  MNS        Account('http://{endpoint}/', ak, secret)  (queues and topics)"]
+            if settings.mns_enabled
+            else []
+        ),
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

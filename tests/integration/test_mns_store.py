@@ -15,11 +15,14 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imm_engine.mns import publish_to_topic, topic_exists
 from imm_engine.mns.attributes import QUEUE_RANGES, Subscription, with_defaults
 from imm_engine.mns.errors import MnsError, QueueNotExist, TopicNotExist
 from imm_engine.mns.keys import MnsKeys
+from imm_engine.mns.operations import Call, Operations
 from imm_engine.mns.queues import Outgoing, QueueStore
 from imm_engine.mns.topics import TopicStore
 
@@ -301,3 +304,53 @@ def test_subscription_conflicts_and_unsubscribe(topics: TopicStore) -> None:
     assert gone.value.code == "SubscriptionNotExist"
     with pytest.raises(TopicNotExist):
         topics.subscribe("nope", sub("s", "q"))
+
+
+# --- hostile requests: an answer or an MNS error, never anything else ---
+
+_FRAGMENTS = [
+    "<Message>", "</Message>", "<Messages>", "</Messages>", "<MessageBody>", "</MessageBody>",
+    "<DelaySeconds>", "</DelaySeconds>", "<Priority>", "</Priority>", "<ReceiptHandles>",
+    "<ReceiptHandle>", "</ReceiptHandle>", "<Queue>", "</Queue>", "<VisibilityTimeout>",
+    "</VisibilityTimeout>", "<Subscription>", "<Endpoint>", "</Endpoint>", "</Subscription>",
+    "<UserProperties><PropertyValue><Name>n</Name></PropertyValue></UserProperties>",
+    "acs:mns:r:1:queues/q", "-1", "0", "17", "99999999999999999999", "中文", "&amp;", "&#0;",
+    "<!DOCTYPE x>", "]]>", "<![CDATA[", "\x00", "x",
+]  # fmt: skip
+bodies = st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map(lambda p: "".join(p).encode())
+queries = st.dictionaries(
+    st.sampled_from(["numofmessages", "waitseconds", "peekonly", "receipthandle",
+                     "visibilitytimeout", "metaoverride"]),
+    st.sampled_from(["", "0", "1", "16", "17", "-1", "true", "x", "1e3",
+                     "0000000000000001ABCDEF0123456789-0123456789abcdef"]),
+)  # fmt: skip
+calls = st.builds(
+    lambda method, path, query, body: (method, path, query, body),
+    st.sampled_from(["GET", "PUT", "POST", "DELETE"]),
+    st.sampled_from([
+        ("queues", ()), ("queues", ("q",)), ("queues", ("q", "messages")),
+        ("queues", ("q", "other")), ("topics", ()), ("topics", ("t",)),
+        ("topics", ("t", "messages")), ("topics", ("t", "subscriptions")),
+        ("topics", ("t", "subscriptions", "s")), ("topics", ("t", "x", "s", "y")),
+    ]),
+    queries,
+    bodies,
+)  # fmt: skip
+
+
+@settings(max_examples=150, suppress_health_check=list(HealthCheck))
+@given(request=calls)
+def test_hostile_requests_get_an_answer_or_an_mns_error(
+    queues: QueueStore,
+    topics: TopicStore,
+    request: tuple[str, tuple[str, tuple[str, ...]], dict[str, str], bytes],
+) -> None:
+    method, (kind, parts), query, body = request
+    ops = Operations(queues, topics, "0")
+    call = Call(method, kind, parts, query, {}, body, "http://h")
+    try:
+        reply = ops.handle(call)
+    except MnsError as err:
+        assert 400 <= err.status < 500, err
+    else:
+        assert 200 <= reply.status < 600
