@@ -1,7 +1,8 @@
 """A built-in MNS-compatible message service (MNS HTTP API 2015-06-06) on imm-engine's Redis.
 
 Modules: `wire` (XML), `signature`, `attributes`, `keys`, `scripts` (Lua), `queues`,
-`notification` (topic -> queue content formats), `topics`, `longpoll`, `app` (HTTP).
+`notification` (topic -> queue content formats), `topics`, `call`, `documents`, `queue_ops`,
+`topic_ops`, `operations` (dispatch), `longpoll`, `app` (HTTP).
 docs/mns.md describes what is supported.
 """
 

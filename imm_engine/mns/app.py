@@ -25,10 +25,11 @@ from starlette.routing import BaseRoute, Route
 
 from imm_engine.mns import signature, wire
 from imm_engine.mns.attributes import check_name
+from imm_engine.mns.call import Call, Reply
 from imm_engine.mns.errors import MnsError, internal_error, service_unavailable
 from imm_engine.mns.keys import MnsKeys
 from imm_engine.mns.longpoll import receive
-from imm_engine.mns.operations import Call, Operations, Reply
+from imm_engine.mns.operations import Operations
 from imm_engine.mns.queues import QueueStore
 from imm_engine.mns.topics import TopicStore
 from imm_engine.settings import Settings

@@ -18,8 +18,9 @@ import redis.asyncio
 from starlette.concurrency import run_in_threadpool
 
 from imm_engine.mns import attributes as attrs
+from imm_engine.mns.call import Call, Reply, batch_size
+from imm_engine.mns.documents import message_document, messages_document
 from imm_engine.mns.errors import QueueNotExist, message_not_exist
-from imm_engine.mns.operations import Call, Reply, batch_size, message_document, messages_document
 from imm_engine.mns.queues import QueueStore
 
 #: Never block longer than this in one BLPOP, so a lost wake-up costs at most this much.

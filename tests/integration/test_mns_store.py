@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from imm_engine.mns import publish_to_topic, topic_exists
 from imm_engine.mns.attributes import QUEUE_RANGES, Subscription, with_defaults
+from imm_engine.mns.call import Call
 from imm_engine.mns.errors import MnsError, QueueNotExist, TopicNotExist
 from imm_engine.mns.keys import MnsKeys
-from imm_engine.mns.operations import Call, Operations
+from imm_engine.mns.operations import Operations
 from imm_engine.mns.queues import Outgoing, QueueStore
 from imm_engine.mns.topics import TopicStore
 

@@ -31,9 +31,9 @@ from mns.queue import Message
 
 from imm_engine.mns import attributes, signature, wire
 from imm_engine.mns.app import parse_query
+from imm_engine.mns.documents import message_document
 from imm_engine.mns.errors import MnsError
 from imm_engine.mns.notification import Published, render
-from imm_engine.mns.operations import message_document
 from imm_engine.mns.queues import Stored, message_id_of
 
 DATE = "Thu, 15 Nov 2018 02:42:31 GMT"
