@@ -45,13 +45,17 @@ async def receive(
                 return Reply(200, message_document(taken.messages[0]))
             return Reply(200, messages_document(taken.messages))
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or await gone():
+        if remaining <= 0:
             raise message_not_exist()
         block = min(remaining, MAX_BLOCK_S)
         if taken.next_due_ms >= 0:
             due_in = taken.next_due_ms / 1000 - time.time()
             block = min(block, max(due_in, 0.01))
-        await waiter.blpop([signal], timeout=max(block, 0.01))
+        token = await waiter.blpop([signal], timeout=max(block, 0.01))
+        if await gone():  # nobody to hand a message to: leave it (and the wake-up) to others
+            if token is not None:
+                await waiter.lpush(signal, "1")
+            raise message_not_exist()
         await asyncio.sleep(0)
 
 

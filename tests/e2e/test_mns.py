@@ -14,6 +14,7 @@ import base64
 import contextlib
 import email.utils
 import hashlib
+import http.client
 import json
 import os
 import subprocess
@@ -208,6 +209,22 @@ def test_long_poll_wakes_up_when_a_message_arrives(server: ApiServer) -> None:
     producer.send_message(Message("wake up"))
     thread.join(30)
     assert got and got[0].message_body == b"wake up"
+
+
+def test_a_long_poll_whose_client_left_takes_nothing(server: ApiServer) -> None:
+    queue = new_queue(account(server.port))
+    path = f"/queues/{queue.queue_name}/messages?waitseconds=20"
+    headers = {"date": email.utils.formatdate(usegmt=True), "x-mns-version": "2015-06-06"}
+    headers["authorization"] = authorization(ACCESS_KEY_ID, ACCESS_KEY_SECRET, "GET", headers, path)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("GET", path, headers=headers)
+    time.sleep(0.5)  # the server is in the long poll
+    conn.close()  # the client goes away without its answer
+    time.sleep(0.5)
+    queue.send_message(Message("for someone who is still there"))
+    received = queue.receive_message(5)
+    assert received.message_body == b"for someone who is still there"
+    assert received.dequeue_count == 1  # the abandoned poll did not take it first
 
 
 def test_long_poll_ends_with_message_not_exist(server: ApiServer) -> None:
