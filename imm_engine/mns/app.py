@@ -23,13 +23,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from imm_engine.metrics import registry
 from imm_engine.mns import signature, wire
 from imm_engine.mns.attributes import check_name
 from imm_engine.mns.call import Call, Reply
 from imm_engine.mns.errors import MnsError, internal_error, service_unavailable
 from imm_engine.mns.keys import MnsKeys
 from imm_engine.mns.longpoll import receive
-from imm_engine.mns.operations import Operations
+from imm_engine.mns.operations import Operations, operation_name
 from imm_engine.mns.queues import QueueStore
 from imm_engine.mns.topics import TopicStore
 from imm_engine.settings import Settings
@@ -74,6 +75,16 @@ class MnsEndpoint:
         )
 
     async def serve(self, request: Request) -> Response:
+        started = time.monotonic()
+        response = await self._answer(request)
+        parts = request.url.path.strip("/").split("/")
+        probe = Call(request.method, parts[0], tuple(parts[1:]), {}, {}, b"", "")
+        registry.api_request(
+            operation_name(probe), response.status_code, time.monotonic() - started
+        )
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         rid = request_id()
         host = request.headers.get("host", "")[:256]
         try:

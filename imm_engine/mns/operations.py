@@ -12,6 +12,32 @@ from imm_engine.mns.queues import QueueStore
 from imm_engine.mns.topic_ops import TopicOperations
 from imm_engine.mns.topics import TopicStore
 
+#: MNS's name of each (resource, method), for logs and metrics.
+NAMES = {
+    ("queues", "GET"): "ListQueue",
+    ("queue", "PUT"): "CreateQueue",
+    ("queue", "GET"): "GetQueueAttributes",
+    ("queue", "DELETE"): "DeleteQueue",
+    ("queue/messages", "POST"): "SendMessage",
+    ("queue/messages", "DELETE"): "DeleteMessage",
+    ("queue/messages", "PUT"): "ChangeMessageVisibility",
+    ("queue/messages", "GET"): "ReceiveMessage",
+    ("topics", "GET"): "ListTopic",
+    ("topic", "PUT"): "CreateTopic",
+    ("topic", "GET"): "GetTopicAttributes",
+    ("topic", "DELETE"): "DeleteTopic",
+    ("topic/messages", "POST"): "PublishMessage",
+    ("topic/subscriptions", "GET"): "ListSubscriptionByTopic",
+    ("topic/subscription", "PUT"): "Subscribe",
+    ("topic/subscription", "GET"): "GetSubscriptionAttributes",
+    ("topic/subscription", "DELETE"): "Unsubscribe",
+}
+
+
+def operation_name(call: Call) -> str:
+    """`MNS.<operation>` (batches and peeks under their single form), or `MNS.other`."""
+    return "MNS." + NAMES.get((resource(call), call.method), "other")
+
 
 class Operations:
     def __init__(self, queues: QueueStore, topics: TopicStore, owner: str) -> None:

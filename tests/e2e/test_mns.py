@@ -325,6 +325,11 @@ def test_hostile_xml_and_huge_bodies_are_refused(server: ApiServer) -> None:
 def test_imm_api_answers_on_the_same_port(server: ApiServer) -> None:
     reply = httpx.post(f"http://127.0.0.1:{server.port}/", timeout=10)
     assert reply.headers["content-type"].startswith("application/json")  # IMM, not MNS
+    queue = new_queue(account(server.port))
+    queue.send_message(Message("counted"))
+    metrics = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+    assert 'imm_api_requests_total{action="MNS.SendMessage",code="201"}' in metrics
+    assert 'action="MNS.CreateQueue",code="201"' in metrics
 
 
 def test_nothing_lost_when_the_service_and_redis_restart(tmp_path: Path) -> None:

@@ -31,9 +31,11 @@ from mns.queue import Message
 
 from imm_engine.mns import attributes, signature, wire
 from imm_engine.mns.app import parse_query
+from imm_engine.mns.call import Call
 from imm_engine.mns.documents import message_document
 from imm_engine.mns.errors import MnsError
 from imm_engine.mns.notification import Published, render
+from imm_engine.mns.operations import operation_name
 from imm_engine.mns.queues import Stored, message_id_of
 
 DATE = "Thu, 15 Nov 2018 02:42:31 GMT"
@@ -378,3 +380,20 @@ def test_simplified_and_xml_formats() -> None:
     assert root.value("Message") == "5页Word <done> & 완료"
     assert (root.value("MessageTag"), root.value("PublishTime")) == ("imm", "1542189080663")
     assert root.value("SubscriptionName") == "s"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("PUT", "queues/q", "MNS.CreateQueue"),
+        ("GET", "queues/q/messages", "MNS.ReceiveMessage"),
+        ("POST", "topics/t/messages", "MNS.PublishMessage"),
+        ("PUT", "topics/t/subscriptions/s", "MNS.Subscribe"),
+        ("GET", "queues", "MNS.ListQueue"),
+        ("PATCH", "queues/q", "MNS.other"),
+        ("GET", "queues/q/x/y", "MNS.other"),
+    ],
+)
+def test_operation_names(method: str, path: str, name: str) -> None:
+    parts = path.split("/")
+    assert operation_name(Call(method, parts[0], tuple(parts[1:]), {}, {}, b"", "")) == name
