@@ -358,6 +358,38 @@ def test_nothing_lost_when_the_service_and_redis_restart(tmp_path: Path) -> None
         store.stop()
 
 
+def test_a_redis_outage_is_503_and_the_service_recovers(tmp_path: Path) -> None:
+    store = PrivateRedis(tmp_path / "redis").start()
+    (tmp_path / "api").mkdir()
+    api = ApiServer(tmp_path / "api", {"IMM_REDIS_URL": store.url}).start()
+    try:
+        queue = new_queue(account(api.port))
+        queue.send_message(Message("kept"))
+        waiting: list[Any] = []
+
+        def long_poll() -> None:
+            other = account(api.port).get_queue(queue.queue_name)
+            other.receive_message(1)  # takes "kept"
+            try:
+                other.receive_message(20)
+            except MNSServerException as exc:
+                waiting.append(exc.type)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(1.0)  # the second receive is in its long poll
+        store.kill()
+        poller.join(40)
+        assert waiting == ["ServiceUnavailable"]  # answered, not hanging
+        assert server_error(queue.get_attributes).type == "ServiceUnavailable"
+        store.start()
+        attrs = queue.get_attributes()  # the same API process, reconnected
+        assert attrs.active_messages + attrs.inactive_messages == 1
+    finally:
+        api.stop()
+        store.stop()
+
+
 def test_imm_engine_mns_runs_alone(tmp_path: Path) -> None:
     need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
     port, prefix = free_port(), f"immtest{uuid.uuid4().hex[:8]}"
