@@ -19,6 +19,8 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
+from typing import Any
 
 from imm_engine import __version__, embedded_redis
 from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
@@ -94,35 +96,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def api(settings: Settings) -> int:
-    import uvicorn
-
     from imm_engine.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-    )
+    serve_http(create_app(settings), settings.api_host, settings.api_port)
     return 0
 
 
-def mns(settings: Settings) -> int:
+def serve_http(app: Any, host: str, port: int) -> None:
+    """uvicorn, except that a stop signal also ends the built-in MNS's waiting long polls at
+    once (they answer MessageNotExist) instead of holding the exit for up to 30 s."""
     import uvicorn
 
+    from imm_engine.mns.longpoll import STOPPING
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            STOPPING.set()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, server_header=False
+    )
+    Server(config).run()
+
+
+def mns(settings: Settings) -> int:
     from imm_engine.api.app import redis_client
     from imm_engine.mns.app import create_mns_app
 
-    uvicorn.run(
-        create_mns_app(settings, redis_client(settings.redis_url)),
-        host=settings.api_host,
-        port=settings.mns_port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-    )
+    app = create_mns_app(settings, redis_client(settings.redis_url))
+    serve_http(app, settings.api_host, settings.mns_port)
     return 0
 
 

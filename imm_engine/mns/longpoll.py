@@ -4,13 +4,14 @@ Each try is one atomic Lua step (imm_engine/mns/scripts.py RECEIVE). When it fin
 it empties the queue's wake-up list in the same step; every message made visible afterwards
 pushes a token onto it. The receiver then blocks on that list (BLPOP on an asyncio Redis
 connection, so the event loop stays free) until a token comes, the next delayed or inflight
-message is due, or the wait ends; then tries again. An empty queue after the wait answers
-404 MessageNotExist, as MNS does.
+message is due, or the wait ends (at most MAX_BLOCK_S at a time); then tries again. An empty
+queue after the wait answers 404 MessageNotExist, as MNS does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 
@@ -23,8 +24,12 @@ from imm_engine.mns.documents import message_document, messages_document
 from imm_engine.mns.errors import QueueNotExist, message_not_exist
 from imm_engine.mns.queues import QueueStore
 
-#: Never block longer than this in one BLPOP, so a lost wake-up costs at most this much.
-MAX_BLOCK_S = 5.0
+#: Never block longer than this in one BLPOP: a lost wake-up, a client that left or a
+#: shutdown costs at most this much.
+MAX_BLOCK_S = 1.0
+#: Set when the process is shutting down (imm_engine/cli.py): waiting long polls answer
+#: MessageNotExist at their next wake-up instead of holding the exit for up to 30 s.
+STOPPING = threading.Event()
 
 
 async def receive(
@@ -45,14 +50,14 @@ async def receive(
                 return Reply(200, message_document(taken.messages[0]))
             return Reply(200, messages_document(taken.messages))
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or STOPPING.is_set():
             raise message_not_exist()
         block = min(remaining, MAX_BLOCK_S)
         if taken.next_due_ms >= 0:
             due_in = taken.next_due_ms / 1000 - time.time()
             block = min(block, max(due_in, 0.01))
         token = await waiter.blpop([signal], timeout=max(block, 0.01))
-        if await gone():  # nobody to hand a message to: leave it (and the wake-up) to others
+        if STOPPING.is_set() or await gone():  # leave the message (and the wake-up) to others
             if token is not None:
                 await waiter.lpush(signal, "1")
             raise message_not_exist()

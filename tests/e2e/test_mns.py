@@ -390,6 +390,33 @@ def test_a_redis_outage_is_503_and_the_service_recovers(tmp_path: Path) -> None:
         store.stop()
 
 
+def test_stopping_the_service_ends_waiting_long_polls(tmp_path: Path) -> None:
+    """A stop signal does not wait for the long polls (up to 30 s each): they answer
+    MessageNotExist, as an empty queue would, and the process exits."""
+    need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
+    api = ApiServer(tmp_path).start()
+    try:
+        queue = new_queue(account(api.port))
+        answers: list[str] = []
+
+        def long_poll() -> None:
+            try:
+                queue.receive_message(30)
+            except MNSServerException as exc:
+                answers.append(exc.type)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(1.0)
+        assert api.proc is not None
+        api.proc.terminate()
+        api.proc.wait(20)  # well before the poll's own 30 s
+        poller.join(20)
+        assert answers == ["MessageNotExist"]
+    finally:
+        api.stop()
+
+
 def test_imm_engine_mns_runs_alone(tmp_path: Path) -> None:
     need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
     port, prefix = free_port(), f"immtest{uuid.uuid4().hex[:8]}"
