@@ -6,6 +6,7 @@
 (d) throughput with 1 and 2 worker processes
 (e) API requests per second: CreateOfficeConversionTask and GetTask
 (f) resident memory of a worker over 500 documents
+(g) the built-in MNS with the MNS SDK: send/receive/delete rates, publish -> long-poll consumer
 
 Methods never run at the same time: our service (then stopped), the bare tools, cold
 conversions, then the throughput and API services one by one. Prints one table per section,
@@ -27,7 +28,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import BenchError, api_rate, chart, conversion, latency, memory, pdf_pages, summary
+from bench import (
+    BenchError,
+    api_rate,
+    chart,
+    conversion,
+    latency,
+    memory,
+    mns,
+    pdf_pages,
+    summary,
+)
 from bench import throughput as tput
 from bench.raw import DPI
 from bench.report import METHODS, Case, table
@@ -51,6 +62,7 @@ SECTIONS = {
     "d": "throughput",
     "e": "api",
     "f": "memory",
+    "g": "mns",
 }
 
 
@@ -66,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip the large documents, 100 documents for (f), fewer tasks for (c), (d)",
     )
     p.add_argument(
-        "--sections", default="abcdef", help="which sections, e.g. 'ab' or 'cf' (abcdef)"
+        "--sections", default="abcdefg", help="which sections, e.g. 'ab' or 'cf' (abcdefg)"
     )
     p.add_argument("--runs", type=int, default=5, help="runs per case, (a) and (b) (5)")
     p.add_argument(
@@ -83,6 +95,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--api-threads", type=int, default=4, help="(e): SDK client threads (4)")
     p.add_argument("--api-seconds", type=float, default=5.0, help="(e): seconds per action (5)")
     p.add_argument("--memory-docs", type=int, default=500, help="(f): documents (500)")
+    p.add_argument("--mns-threads", type=int, default=4, help="(g): SDK client threads (4)")
+    p.add_argument("--mns-seconds", type=float, default=5.0, help="(g): seconds per operation (5)")
+    p.add_argument("--mns-messages", type=int, default=50, help="(g): publish -> consumer (50)")
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"({DEFAULT_CORPUS})")
     p.add_argument(
         "--timeout", type=float, default=900.0, help="seconds allowed per conversion (900)"
@@ -100,7 +115,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--cold-runs must be at least 1")
     args.sections = "".join(dict.fromkeys(args.sections.lower()))
     if not args.sections or set(args.sections) - set(SECTIONS):
-        p.error("--sections: letters from abcdef")
+        p.error("--sections: letters from abcdefg")
     args.targets = _list(args.targets)
     if not args.targets or set(args.targets) - {"pdf", "png"}:
         p.error("--targets: choose from pdf,png")
@@ -184,6 +199,10 @@ class Bench:
                 self.workdir, self.log("api"), a.api_threads, a.api_seconds, a.corpus
             )
             self.results["api"] = [r.to_dict() for r in rates]
+        if self.wants("g"):
+            self.results["mns"] = mns.measure(
+                self.workdir, self.log("mns"), a.mns_threads, a.mns_seconds, a.mns_messages
+            )
 
     def log(self, name: str) -> Path:
         return RESULTS_DIR / f"service-{name}.log"
@@ -259,6 +278,18 @@ def print_report(bench: Bench, meta: dict[str, Any]) -> None:
                 f"{x['errors']} errors"
             )
         print()
+    if "mns" in r:
+        for x in r["mns"]["rates"]:
+            print(
+                f"(g) MNS {x['operation']}: {x['req_per_s']} req/s with {x['threads']} SDK "
+                f"threads, p50 {x['latency_ms_median']} ms, p99 {x['latency_ms_p99']} ms, "
+                f"{x['errors']} errors"
+            )
+        h = r["mns"]["handoff"]
+        print(
+            f"(g) MNS publish -> long-polling consumer holding it, {h['messages']} messages: "
+            f"p50 {h['ms_median']} ms, p99 {h['ms_p99']} ms, max {h['ms_max']} ms\n"
+        )
     if "memory" in r:
         mem = r["memory"]
         print(f"(f) RSS in MiB after N documents ({mem['documents']} in all)")

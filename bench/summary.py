@@ -159,6 +159,38 @@ def rows(results: dict[str, Any]) -> list[Row]:
                     None,
                 )
             )
+    out += _mns_rows(results.get("mns"))
+    return out
+
+
+def _mns_rows(mns: dict[str, Any] | None) -> list[Row]:
+    if not mns:
+        return []
+    out = [
+        Row(
+            "(g)",
+            f"MNS {r['operation']}, {r['threads']} SDK threads",
+            f"{r['req_per_s']:.0f} req/s",
+            f"p50 {_ms(r['latency_ms_median'])}, p99 {_ms(r['latency_ms_p99'])}",
+            "",
+            "(reported)",
+            None if not r["errors"] else False,
+        )
+        for r in mns.get("rates") or []
+    ]
+    h = mns.get("handoff") or {}
+    if h.get("ms_median") is not None:
+        out.append(
+            Row(
+                "(g)",
+                f"MNS publish -> long-polling consumer, {h['messages']} messages",
+                f"p50 {_ms(h['ms_median'])}",
+                f"p99 {_ms(h['ms_p99'])}",
+                "",
+                "p50 < 50 ms",
+                h["ms_median"] < 50,
+            )
+        )
     return out
 
 

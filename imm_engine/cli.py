@@ -6,6 +6,7 @@ imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
 imm-engine flower    Flower (Celery monitor) on the same broker settings
 imm-engine convert   convert files/folders through the API, with progress (docs/cli.md)
 imm-engine tasks     list a project's tasks; `imm-engine task ID` shows one
+imm-engine mns       the built-in MNS service alone, on IMM_MNS_PORT (docs/mns.md)
 imm-engine notifier  the notification dispatcher only
                      (--replay-dead: queue every given-up event again, then exit)
 """
@@ -18,6 +19,8 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
+from typing import Any
 
 from imm_engine import __version__, embedded_redis
 from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
@@ -34,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run the whole service in the foreground")
     sub.add_parser("api", help="run the HTTP API")
+    sub.add_parser("mns", help="run the built-in MNS service alone (IMM_MNS_PORT)")
     worker = sub.add_parser("worker", help="run a worker (and a notifier)")
     worker.add_argument(
         "--concurrency",
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.command == "api":
             return api(settings)
+        if args.command == "mns":
+            return mns(settings)
         if args.command == "worker":
             return worker_group(settings, args.concurrency, not args.no_notifier)
         if args.command == "flower":
@@ -90,18 +96,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def api(settings: Settings) -> int:
-    import uvicorn
-
     from imm_engine.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
+    serve_http(create_app(settings), settings.api_host, settings.api_port)
+    return 0
+
+
+def serve_http(app: Any, host: str, port: int) -> None:
+    """uvicorn, except that a stop signal also ends the built-in MNS's waiting long polls at
+    once (they answer MessageNotExist) instead of holding the exit for up to 30 s."""
+    import uvicorn
+
+    from imm_engine.mns.longpoll import STOPPING
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            STOPPING.set()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, server_header=False
     )
+    Server(config).run()
+
+
+def mns(settings: Settings) -> int:
+    from imm_engine.api.app import redis_client
+    from imm_engine.mns.app import create_mns_app
+
+    app = create_mns_app(settings, redis_client(settings.redis_url))
+    serve_http(app, settings.api_host, settings.mns_port)
     return 0
 
 
@@ -209,6 +233,11 @@ def banner(settings: Settings, redis_url: str, private: bool) -> None:
         f"  Redis      {redis_url}"
         + (f"  (private, data in {settings.data_dir.absolute() / 'redis'})" if private else ""),
         f"  Workers    {settings.concurrency} processes, one warm LibreOffice each",
+        *(
+            [f"  MNS        Account('http://{endpoint}/', ak, secret)  (queues and topics)"]
+            if settings.mns_enabled
+            else []
+        ),
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

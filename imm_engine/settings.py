@@ -92,6 +92,11 @@ class Settings:
     worker_metrics_port: int = 9464
     #: Where the worker group's processes write their metrics (one directory per group).
     metrics_dir: Path = Path("var/metrics")
+    # --- the built-in MNS (docs/mns.md) ---
+    #: Serve the MNS API (/queues, /topics) on the API port too.
+    mns_enabled: bool = True
+    #: Port of `imm-engine mns` (the MNS API alone), on IMM_API_HOST.
+    mns_port: int = 8081
 
     def __post_init__(self) -> None:
         check_time_limits(self)
@@ -179,6 +184,9 @@ class Settings:
             metrics_host=g.text("IMM_METRICS_HOST", "127.0.0.1"),
             worker_metrics_port=g.integer("IMM_WORKER_METRICS_PORT", 9464, 0, 65535),
             metrics_dir=Path(g.text("IMM_METRICS_DIR", str(data_dir / "metrics"))),
+            # --- the built-in MNS ---
+            mns_enabled=g.choice("IMM_MNS", "on", ("on", "off")) == "on",
+            mns_port=g.integer("IMM_MNS_PORT", 8081, 0, 65535),
         )
 
 

@@ -176,3 +176,19 @@ def test_cold_row_without_bare_warm_runs() -> None:
     no_warm = {**case("simple.docx", "pdf", 0.1, 0.1, 1.2), "warm": None, "ours_over_warm": None}
     rows = summary.rows({"conversion": [no_warm]})
     assert [(r.section, r.ratio, r.met) for r in rows] == [("(a)", "12.00x faster at least", True)]
+
+
+def test_mns_rows() -> None:
+    mns = {
+        "rates": [
+            {"operation": "SendMessage", "threads": 4, "req_per_s": 630.3,
+             "latency_ms_median": 5.56, "latency_ms_p99": 16.9, "errors": 0},
+            {"operation": "ReceiveMessage", "threads": 4, "req_per_s": 474.8,
+             "latency_ms_median": 8.0, "latency_ms_p99": 19.4, "errors": 2},
+        ],
+        "handoff": {"messages": 50, "ms_median": 60.0, "ms_p99": 90.0, "ms_max": 99.0},
+    }  # fmt: skip
+    rows = [r for r in summary.rows({"mns": mns}) if r.section == "(g)"]
+    assert [r.met for r in rows] == [None, False, False]  # errors, and p50 over 50 ms
+    assert rows[0].ours == "630 req/s"
+    assert "p50 < 50 ms" in summary.table(rows)
