@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 
-from imm_engine import __version__, embedded_redis
+from imm_engine import __version__, embedded_redis, exposure
 from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
 from imm_engine.client.commands import add_client_parsers, run_client
 from imm_engine.processes import ProcessGroup, child_env, python_argv
@@ -89,13 +89,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def refuse(command: str, reason: str | None) -> bool:
+    """Print why `command` will not start (exposure checks), if it will not."""
+    if reason is not None:
+        print(f"imm-engine {command}: refusing to start: {reason}", file=sys.stderr)
+    return reason is not None
+
+
 def api(settings: Settings) -> int:
     import uvicorn
 
     from imm_engine.api.app import create_app
 
+    if refuse("api", exposure.api_refusal(settings)):
+        return 2
+    app = create_app(settings)
+    logging.getLogger("imm_engine").info("%s", exposure.api_banner(settings))
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
@@ -168,6 +179,8 @@ def replay_dead(settings: Settings) -> int:
 
 
 def up(settings: Settings) -> int:
+    if refuse("up", exposure.api_refusal(settings)):
+        return 2
     group = ProcessGroup()
     try:
         redis_url = settings.redis_url
@@ -222,11 +235,20 @@ def add_flower_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def flower(settings: Settings, address: str, port: int) -> int:
     """Replace this process by `celery -A workers.app flower`: workers/app.py builds the broker
-    settings (including the Redis key prefix) from the same IMM_* variables."""
+    settings (including the Redis key prefix) from the same IMM_* variables. Its UI and API
+    always ask for the login in IMM_FLOWER_BASIC_AUTH."""
+    if refuse("flower", exposure.flower_refusal(settings)):
+        return 2
     argv = python_argv(
         "celery", "-A", "workers.app", "flower", f"--address={address}", f"--port={port}"
     )
-    env = child_env({"IMM_REDIS_URL": settings.redis_url})
+    env = exposure.flower_env(settings, child_env({"IMM_REDIS_URL": settings.redis_url}))
+    logging.getLogger("imm_engine").info(
+        "Flower on http://%s:%d, login required (users: %s)",
+        address,
+        port,
+        ", ".join(login.partition(":")[0] for login in settings.flower_basic_auth),
+    )
     os.execve(argv[0], argv, env)
     return 0  # pragma: no cover - execve does not return
 

@@ -92,6 +92,9 @@ class Settings:
     worker_metrics_port: int = 9464
     #: Where the worker group's processes write their metrics (one directory per group).
     metrics_dir: Path = Path("var/metrics")
+    # --- monitoring ---
+    #: Flower's logins, `user:password` each (IMM_FLOWER_BASIC_AUTH); none: Flower refuses to start.
+    flower_basic_auth: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_time_limits(self)
@@ -178,6 +181,8 @@ class Settings:
             metrics_host=g.text("IMM_METRICS_HOST", "127.0.0.1"),
             worker_metrics_port=g.integer("IMM_WORKER_METRICS_PORT", 9464, 0, 65535),
             metrics_dir=Path(g.text("IMM_METRICS_DIR", str(data_dir / "metrics"))),
+            # --- monitoring ---
+            flower_basic_auth=_flower_logins(g.raw("IMM_FLOWER_BASIC_AUTH")),
         )
 
 
@@ -269,6 +274,29 @@ def _access_keys(g: _Reader) -> tuple[dict[str, str], bool]:
     if keys:
         return keys, False
     return {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}, True
+
+
+FLOWER_MIN_PASSWORD = 8
+
+
+def _flower_logins(value: str | None) -> tuple[str, ...]:
+    """`user:password[,user:password]`, Flower's own format (a password holds no ',')."""
+    if value is None:
+        return ()
+    logins = tuple(p.strip() for p in value.split(","))
+    for login in logins:
+        user, sep, password = login.partition(":")
+        if not sep or not user or not password:
+            raise SettingsError(
+                "IMM_FLOWER_BASIC_AUTH must look like 'user:password' "
+                "(several: 'user1:password1,user2:password2')"
+            )
+        if len(password) < FLOWER_MIN_PASSWORD:
+            raise SettingsError(
+                f"IMM_FLOWER_BASIC_AUTH: the password of {user!r} is shorter than "
+                f"{FLOWER_MIN_PASSWORD} characters"
+            )
+    return logins
 
 
 def _notify_routes(g: _Reader) -> Routes:
