@@ -181,7 +181,10 @@ def non_root(stack: Stack) -> None:
         uid = podman("exec", c["Names"][0], "id", "-u").strip()
         assert uid != "0", f"{c['Names'][0]} runs as root"
     worker = stack.container("worker")
-    result = subprocess.run(["podman", "exec", worker, *BWRAP], capture_output=True, text=True)
+    # Under a shell, as the worker runs it: bwrap --die-with-parent dies with `podman exec`'s
+    # short-lived runc parent otherwise.
+    argv = ["podman", "exec", worker, "sh", "-c", " ".join(BWRAP)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"bwrap in the worker container: {result.stderr}"
 
 
