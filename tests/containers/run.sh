@@ -27,8 +27,10 @@ build_start=$SECONDS
 for image in api worker; do
   say "building imm-engine-$image:local ..."
   podman build --quiet --pull=never "${secret[@]}" -t "imm-engine-$image:local" \
-    -f "docker/Dockerfile.$image" . >/dev/null
+    --label org.imm-engine.proof=1 -f "docker/Dockerfile.$image" . >/dev/null
 done
+# The images an earlier run left untagged (ours only).
+podman image prune -f --filter label=org.imm-engine.proof=1 >/dev/null
 build_s=$((SECONDS - build_start))
 say "images built in ${build_s} s"
 
