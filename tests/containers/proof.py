@@ -42,7 +42,7 @@ DOCUMENT = ROOT / "tests" / "corpus" / "page-breaks.docx"  # 6 pages (tests/e2e)
 PAGES = 6
 BUCKET = "proof"
 # As docker/compose.yaml's stop_grace_period; a container must be gone well before.
-GRACE_S = {"redis": 30, "api": 20, "worker": 75, "flower": 20}
+GRACE_S = {"redis": 30, "api": 20, "worker": 45, "flower": 20}
 # The worker may reach bwrap's user/pid/net namespaces (the LibreOffice sandbox).
 BWRAP = [
     "bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
