@@ -164,7 +164,8 @@ def test_env_example_names_every_required_variable() -> None:
     required = {part.split(":?")[0] for part in text.split("${")[1:] if ":?" in part.split("}")[0]}
     assert required == {"IMM_ACCESS_KEY_ID", "IMM_ACCESS_KEY_SECRET", "IMM_FLOWER_BASIC_AUTH"}
     for name in required:
-        assert f"\n{name}=" in example, name
+        # Present and empty: a copy left unedited starts nothing (compose's `:?` refuses).
+        assert f"\n{name}=\n" in example, name
 
 
 def test_build_context_leaves_out_local_state_and_secrets() -> None:
