@@ -1,4 +1,5 @@
 # imm-engine: `make up` runs the service, `make test` runs the tests. Both install what is missing.
+# `make test-containers` builds the images with podman and proves docker/compose.yaml (as root).
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTHON ?= $(shell for p in python3.11 python3 /usr/bin/python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys,sysconfig; sys.exit(not (sys.version_info[:2]==(3,11) and sysconfig.get_config_var("Py_ENABLE_SHARED")))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: up test deps install lint typecheck bench clean soak
+.PHONY: up test test-containers deps install lint typecheck bench clean soak
 
 up: install
 	@$(BIN)/imm-engine up
@@ -16,6 +17,9 @@ up: install
 test: install
 	$(BIN)/ruff check imm_engine workers tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-containers: install
+	tests/containers/run.sh
 
 deps:
 	@docker/install-system-deps.sh $(if $(IMM_REDIS_URL),,--with-redis)

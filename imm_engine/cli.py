@@ -22,7 +22,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from imm_engine import __version__, embedded_redis
+from imm_engine import __version__, embedded_redis, exposure
 from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
 from imm_engine.client.commands import add_client_parsers, run_client
 from imm_engine.processes import ProcessGroup, child_env, python_argv
@@ -95,10 +95,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def refuse(command: str, reason: str | None) -> bool:
+    """Print why `command` will not start (exposure checks), if it will not."""
+    if reason is not None:
+        print(f"imm-engine {command}: refusing to start: {reason}", file=sys.stderr)
+    return reason is not None
+
+
 def api(settings: Settings) -> int:
     from imm_engine.api.app import create_app
 
-    serve_http(create_app(settings), settings.api_host, settings.api_port)
+    if refuse("api", exposure.api_refusal(settings)):
+        return 2
+    app = create_app(settings)
+    logging.getLogger("imm_engine").info("%s", exposure.api_banner(settings))
+    serve_http(app, settings.api_host, settings.api_port)
     return 0
 
 
@@ -124,6 +135,8 @@ def mns(settings: Settings) -> int:
     from imm_engine.api.app import redis_client
     from imm_engine.mns.app import create_mns_app
 
+    if refuse("mns", exposure.api_refusal(settings)):  # same keys, same exposure
+        return 2
     app = create_mns_app(settings, redis_client(settings.redis_url))
     serve_http(app, settings.api_host, settings.mns_port)
     return 0
@@ -192,6 +205,8 @@ def replay_dead(settings: Settings) -> int:
 
 
 def up(settings: Settings) -> int:
+    if refuse("up", exposure.api_refusal(settings)):
+        return 2
     group = ProcessGroup()
     try:
         redis_url = settings.redis_url
@@ -251,11 +266,20 @@ def add_flower_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def flower(settings: Settings, address: str, port: int) -> int:
     """Replace this process by `celery -A workers.app flower`: workers/app.py builds the broker
-    settings (including the Redis key prefix) from the same IMM_* variables."""
+    settings (including the Redis key prefix) from the same IMM_* variables. Its UI and API
+    always ask for the login in IMM_FLOWER_BASIC_AUTH."""
+    if refuse("flower", exposure.flower_refusal(settings)):
+        return 2
     argv = python_argv(
         "celery", "-A", "workers.app", "flower", f"--address={address}", f"--port={port}"
     )
-    env = child_env({"IMM_REDIS_URL": settings.redis_url})
+    env = exposure.flower_env(settings, child_env({"IMM_REDIS_URL": settings.redis_url}))
+    logging.getLogger("imm_engine").info(
+        "Flower on http://%s:%d, login required (users: %s)",
+        address,
+        port,
+        ", ".join(login.partition(":")[0] for login in settings.flower_basic_auth),
+    )
     os.execve(argv[0], argv, env)
     return 0  # pragma: no cover - execve does not return
 

@@ -42,7 +42,7 @@ def start(group: ProcessGroup, data_dir: Path, timeout_s: float = 10.0) -> str:
         "--daemonize", "no", "--logfile", str(directory / "redis.log"),
         "--protected-mode", "yes",
     ]  # fmt: skip
-    child = group.spawn("redis", argv, stop_signal=signal.SIGTERM)
+    child = group.spawn("redis", argv, stop_signal=signal.SIGTERM, stop_last=True)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
     deadline = time.monotonic() + timeout_s

@@ -21,11 +21,18 @@ from dataclasses import dataclass
 log = logging.getLogger("imm_engine")
 
 
+#: Seconds the children of one stop wave get before they are killed (docker/compose.yaml's
+#: stop_grace_period for the worker is above this).
+STOP_GRACE_S = 30.0
+
+
 @dataclass
 class Child:
     name: str
     proc: subprocess.Popen[bytes]
     stop_signal: int = signal.SIGTERM
+    #: Stopped after all the others (what they need while they stop: a private Redis).
+    stop_last: bool = False
 
 
 class ProcessGroup:
@@ -39,6 +46,7 @@ class ProcessGroup:
         argv: Sequence[str],
         env: Mapping[str, str] | None = None,
         stop_signal: int = signal.SIGTERM,
+        stop_last: bool = False,
     ) -> Child:
         args = list(argv)
         setpriv = shutil.which("setpriv")
@@ -47,7 +55,7 @@ class ProcessGroup:
         proc = subprocess.Popen(
             args, env=dict(env) if env is not None else None, start_new_session=True
         )
-        child = Child(name, proc, stop_signal)
+        child = Child(name, proc, stop_signal, stop_last)
         self.children.append(child)
         log.debug("started %s (pid %d)", name, proc.pid)
         return child
@@ -75,21 +83,29 @@ class ProcessGroup:
         self.stop()
         return code
 
-    def stop(self, grace_s: float = 30.0) -> None:
-        """Stop children in reverse start order (the first started, e.g. Redis, stops last)."""
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop the children together, then those marked `stop_last`; each wave gets `grace_s`
+        before its stragglers are killed, so stopping is bounded (a notifier retrying a Redis
+        that went away first must not add its own wait to Celery's)."""
         if self._stopping:
             return
         self._stopping = True
-        for child in reversed(self.children):
+        self._stop_together([c for c in self.children if not c.stop_last], grace_s)
+        self._stop_together([c for c in self.children if c.stop_last], grace_s)
+
+    def _stop_together(self, children: list[Child], grace_s: float) -> None:
+        for child in children:
             if child.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     child.proc.send_signal(child.stop_signal)
-                try:
-                    child.proc.wait(timeout=grace_s)
-                except subprocess.TimeoutExpired:
-                    log.warning("%s did not stop within %.0f s: killing it", child.name, grace_s)
-                    child.proc.kill()
-                    child.proc.wait()
+        deadline = time.monotonic() + grace_s
+        for child in children:
+            try:
+                child.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0f s: killing it", child.name, grace_s)
+                child.proc.kill()
+                child.proc.wait()
 
 
 def python_argv(module: str, *args: str) -> list[str]:

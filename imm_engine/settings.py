@@ -97,6 +97,9 @@ class Settings:
     mns_enabled: bool = True
     #: Port of `imm-engine mns` (the MNS API alone), on IMM_API_HOST.
     mns_port: int = 8081
+    # --- monitoring ---
+    #: Flower's logins, `user:password` each (IMM_FLOWER_BASIC_AUTH); none: Flower refuses to start.
+    flower_basic_auth: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_time_limits(self)
@@ -187,6 +190,8 @@ class Settings:
             # --- the built-in MNS ---
             mns_enabled=g.choice("IMM_MNS", "on", ("on", "off")) == "on",
             mns_port=g.integer("IMM_MNS_PORT", 8081, 0, 65535),
+            # --- monitoring ---
+            flower_basic_auth=_flower_logins(g.raw("IMM_FLOWER_BASIC_AUTH")),
         )
 
 
@@ -287,6 +292,29 @@ def _access_keys(g: _Reader) -> tuple[dict[str, str], bool]:
     if keys:
         return keys, False
     return {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}, True
+
+
+FLOWER_MIN_PASSWORD = 8
+
+
+def _flower_logins(value: str | None) -> tuple[str, ...]:
+    """`user:password[,user:password]`, Flower's own format (a password holds no ',')."""
+    if value is None:
+        return ()
+    logins = tuple(p.strip() for p in value.split(","))
+    for login in logins:
+        user, sep, password = login.partition(":")
+        if not sep or not user or not password:
+            raise SettingsError(
+                "IMM_FLOWER_BASIC_AUTH must look like 'user:password' "
+                "(several: 'user1:password1,user2:password2')"
+            )
+        if len(password) < FLOWER_MIN_PASSWORD:
+            raise SettingsError(
+                f"IMM_FLOWER_BASIC_AUTH: the password of {user!r} is shorter than "
+                f"{FLOWER_MIN_PASSWORD} characters"
+            )
+    return logins
 
 
 def _notify_routes(g: _Reader) -> Routes:

@@ -16,6 +16,8 @@ import pytest
 
 from tests.e2e.harness import Service, free_port
 
+LOGIN = ("ops", "flower-test-password")
+
 
 @pytest.fixture()
 def flower(service: Service, tmp_path: Path) -> Iterator[str]:
@@ -23,7 +25,7 @@ def flower(service: Service, tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMM_")}
     env.update(service.env)
     env["IMM_DATA_DIR"] = str(service.data_dir)
-    env["FLOWER_UNAUTHENTICATED_API"] = "true"
+    env["IMM_FLOWER_BASIC_AUTH"] = ":".join(LOGIN)
     exe = Path(sys.executable).parent / "imm-engine"
     log = open(tmp_path / "flower.log", "wb")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(
@@ -33,7 +35,7 @@ def flower(service: Service, tmp_path: Path) -> Iterator[str]:
     deadline = time.monotonic() + 60
     while True:
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/api/workers", timeout=5).status_code == 200:
+            if httpx.get(f"{url}/api/workers", auth=LOGIN, timeout=5).status_code == 200:
                 break
         assert proc.poll() is None, (tmp_path / "flower.log").read_text()
         assert time.monotonic() < deadline, (tmp_path / "flower.log").read_text()
@@ -56,18 +58,20 @@ def poll(fn: Any, timeout: float = 90.0) -> Any:
 
 
 def test_flower_shows_worker_and_task_by_imm_task_id(flower: str, convert: Any) -> None:
-    workers = poll(lambda: httpx.get(f"{flower}/api/workers?refresh=1", timeout=30).json())
+    workers = poll(
+        lambda: httpx.get(f"{flower}/api/workers?refresh=1", auth=LOGIN, timeout=30).json()
+    )
     assert any(name.startswith("imm-worker-") for name in workers)
 
     task_id, delivery = convert("docx-tables.docx", "pdf")
     assert delivery.content["Status"] == "Succeeded"
 
     def info() -> dict[str, Any] | None:
-        r = httpx.get(f"{flower}/api/task/info/{task_id}", timeout=10)
+        r = httpx.get(f"{flower}/api/task/info/{task_id}", auth=LOGIN, timeout=10)
         body: dict[str, Any] = r.json() if r.status_code == 200 else {}
         return body if body.get("state") == "SUCCESS" else None
 
     task = poll(info)
     assert task["uuid"] == task_id  # the Celery task id is the IMM TaskId
-    listed = httpx.get(f"{flower}/api/tasks", timeout=10).json()
+    listed = httpx.get(f"{flower}/api/tasks", auth=LOGIN, timeout=10).json()
     assert task_id in listed
