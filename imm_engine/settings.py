@@ -92,6 +92,12 @@ class Settings:
     worker_metrics_port: int = 9464
     #: Where the worker group's processes write their metrics (one directory per group).
     metrics_dir: Path = Path("var/metrics")
+    # --- IMM 2017-09-06 (docs/legacy-2017.md) ---
+    #: `host[:port]` names that a 2017 NotifyEndpoint may use for this server's MNS service,
+    #: besides the host the request was sent to; `*` accepts every endpoint.
+    legacy_mns_endpoints: tuple[str, ...] = ()
+    #: Longest wait of the synchronous ConvertOfficeFormat (the old Python SDK gives up at 10 s).
+    legacy_convert_wait_s: float = 8.0
 
     def __post_init__(self) -> None:
         check_time_limits(self)
@@ -178,6 +184,9 @@ class Settings:
             metrics_host=g.text("IMM_METRICS_HOST", "127.0.0.1"),
             worker_metrics_port=g.integer("IMM_WORKER_METRICS_PORT", 9464, 0, 65535),
             metrics_dir=Path(g.text("IMM_METRICS_DIR", str(data_dir / "metrics"))),
+            # --- IMM 2017-09-06 ---
+            legacy_mns_endpoints=_host_list(g.text("IMM_LEGACY_MNS_ENDPOINTS", "")),
+            legacy_convert_wait_s=g.number("IMM_LEGACY_CONVERT_WAIT", 8.0, 0.5, 300),
         )
 
 
@@ -299,6 +308,11 @@ def _notify_routes(g: _Reader) -> Routes:
         return parse_routes(topics)
     except ValueError as exc:
         raise SettingsError(f"notification topics: {exc}") from None
+
+
+def _host_list(text: str) -> tuple[str, ...]:
+    """`host[:port]` names (or URLs), comma- or space-separated; `*` alone means any."""
+    return tuple(h for h in text.replace(",", " ").split() if h)
 
 
 def _project_names(text: str) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from imm_engine.queue import TaskQueue
 from imm_engine.state.projects import ProjectStore
 from imm_engine.state.store import TaskStore
 from imm_engine.storage.guarded import check_uris
-from imm_engine.tasktypes import BY_ACTION, SubmitContext, TaskTypeSpec
+from imm_engine.tasktypes import BY_ACTION, Submission, SubmitContext, TaskTypeSpec
 from imm_engine.tasktypes.access import job_uris
 
 log = logging.getLogger("imm_engine.api")
@@ -35,6 +35,8 @@ class Services:
     queue: TaskQueue
     submit: SubmitContext
     projects: ProjectStore
+    #: Longest wait of the 2017 synchronous ConvertOfficeFormat (IMM_LEGACY_CONVERT_WAIT).
+    legacy_convert_wait_s: float = 8.0
 
 
 Handler = Callable[[Services, Params, str], dict[str, Any]]
@@ -42,38 +44,49 @@ Handler = Callable[[Services, Params, str], dict[str, Any]]
 
 def create_task(spec: TaskTypeSpec) -> Handler:
     def handler(services: Services, params: Params, request_id: str) -> dict[str, Any]:
-        sub = spec.submission(params, services.submit)
-        project = require_project(services, sub.project)
-        rec = TaskRecord(
-            project=sub.project,
-            task_type=spec.task_type,
-            task_id=ids.task_id(spec.task_type),
-            request_id=request_id,
-            event_id=ids.event_id(),
-            start_ts=time.time(),
-            tags=sub.tags,
-            user_data=sub.user_data,
-            notification=sub.notification,
-            job=sub.job,
-            definition=sub.definition,
-            service_role=project.service_role,
-        )
-        reads, writes = job_uris(sub.job, sub.notification)
-        check_uris(services.submit.grants, rec.service_role, reads, writes)
-        services.store.create(rec)
-        try:
-            services.queue.submit(spec.task_type, rec.task_id, spec.queue)
-        except Exception as exc:
-            log.error("could not queue %s: %s", rec.task_id, exc)
-            with contextlib.suppress(ImmError, OSError, redis.RedisError):
-                services.store.delete(rec)
-            raise service_unavailable(
-                "the task queue cannot be reached; nothing was created"
-            ) from exc
-        log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
+        rec = submit_task(services, spec, spec.submission(params, services.submit), request_id)
         return {"TaskId": rec.task_id, "EventId": rec.event_id}
 
     return handler
+
+
+def submit_task(
+    services: Services,
+    spec: TaskTypeSpec,
+    sub: Submission,
+    request_id: str,
+    *,
+    task_id: str | None = None,
+) -> TaskRecord:
+    """Record and queue a validated submission; every Create*Task (2020 and 2017) ends here.
+    Nothing is left behind when the queue cannot take the task."""
+    project = require_project(services, sub.project)
+    rec = TaskRecord(
+        project=sub.project,
+        task_type=spec.task_type,
+        task_id=task_id or ids.task_id(spec.task_type),
+        request_id=request_id,
+        event_id=ids.event_id(),
+        start_ts=time.time(),
+        tags=sub.tags,
+        user_data=sub.user_data,
+        notification=sub.notification,
+        job=sub.job,
+        definition=sub.definition,
+        service_role=project.service_role,
+    )
+    reads, writes = job_uris(sub.job, sub.notification)
+    check_uris(services.submit.grants, rec.service_role, reads, writes)
+    services.store.create(rec)
+    try:
+        services.queue.submit(spec.task_type, rec.task_id, spec.queue)
+    except Exception as exc:
+        log.error("could not queue %s: %s", rec.task_id, exc)
+        with contextlib.suppress(ImmError, OSError, redis.RedisError):
+            services.store.delete(rec)
+        raise service_unavailable("the task queue cannot be reached; nothing was created") from exc
+    log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
+    return rec
 
 
 def get_task(services: Services, params: Params, request_id: str) -> dict[str, Any]:
