@@ -6,6 +6,7 @@ imm-engine worker    Celery worker (one warm LibreOffice per process) + notifier
 imm-engine flower    Flower (Celery monitor) on the same broker settings
 imm-engine convert   convert files/folders through the API, with progress (docs/cli.md)
 imm-engine tasks     list a project's tasks; `imm-engine task ID` shows one
+imm-engine mns       the built-in MNS service alone, on IMM_MNS_PORT (docs/mns.md)
 imm-engine notifier  the notification dispatcher only
                      (--replay-dead: queue every given-up event again, then exit)
 """
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run the whole service in the foreground")
     sub.add_parser("api", help="run the HTTP API")
+    sub.add_parser("mns", help="run the built-in MNS service alone (IMM_MNS_PORT)")
     worker = sub.add_parser("worker", help="run a worker (and a notifier)")
     worker.add_argument(
         "--concurrency",
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.command == "api":
             return api(settings)
+        if args.command == "mns":
+            return mns(settings)
         if args.command == "worker":
             return worker_group(settings, args.concurrency, not args.no_notifier)
         if args.command == "flower":
@@ -98,6 +102,23 @@ def api(settings: Settings) -> int:
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+    return 0
+
+
+def mns(settings: Settings) -> int:
+    import uvicorn
+
+    from imm_engine.api.app import redis_client
+    from imm_engine.mns.app import create_mns_app
+
+    uvicorn.run(
+        create_mns_app(settings, redis_client(settings.redis_url)),
+        host=settings.api_host,
+        port=settings.mns_port,
         log_level="warning",
         access_log=False,
         server_header=False,

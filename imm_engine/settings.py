@@ -92,6 +92,11 @@ class Settings:
     worker_metrics_port: int = 9464
     #: Where the worker group's processes write their metrics (one directory per group).
     metrics_dir: Path = Path("var/metrics")
+    # --- the built-in MNS (docs/mns.md) ---
+    #: Serve the MNS API (/queues, /topics) on the API port too.
+    mns_enabled: bool = True
+    #: Port of `imm-engine mns` (the MNS API alone), on IMM_API_HOST.
+    mns_port: int = 8081
     # --- IMM 2017-09-06 (docs/legacy-2017.md) ---
     #: `host[:port]` names that a 2017 NotifyEndpoint may use for this server's MNS service,
     #: besides the host the request was sent to; `*` accepts every endpoint.
@@ -184,6 +189,9 @@ class Settings:
             metrics_host=g.text("IMM_METRICS_HOST", "127.0.0.1"),
             worker_metrics_port=g.integer("IMM_WORKER_METRICS_PORT", 9464, 0, 65535),
             metrics_dir=Path(g.text("IMM_METRICS_DIR", str(data_dir / "metrics"))),
+            # --- the built-in MNS ---
+            mns_enabled=g.choice("IMM_MNS", "on", ("on", "off")) == "on",
+            mns_port=g.integer("IMM_MNS_PORT", 8081, 0, 65535),
             # --- IMM 2017-09-06 ---
             legacy_mns_endpoints=_host_list(g.text("IMM_LEGACY_MNS_ENDPOINTS", "")),
             legacy_convert_wait_s=g.number("IMM_LEGACY_CONVERT_WAIT", 8.0, 0.5, 300),

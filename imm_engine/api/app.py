@@ -29,6 +29,7 @@ from imm_engine.api.protocol import (
 from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.metrics import labels, registry
 from imm_engine.metrics.api_endpoint import metrics_endpoint
+from imm_engine.mns.app import MnsEndpoint, mns_routes
 from imm_engine.notify.builtin_mns import BuiltinTopics
 from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
@@ -204,11 +205,13 @@ def create_app(settings: Settings) -> Starlette:
         # Starlette's own 404/405 (a method no route lists): answered as IMM JSON too.
         return refuse(request, getattr(exc, "status_code", 404))
 
+    mns = MnsEndpoint(settings, endpoint.redis) if settings.mns_enabled else None
     app = Starlette(
         routes=[
             Route("/", endpoint.serve, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(settings, endpoint.redis), methods=["GET"]),
+            *(mns_routes(mns) if mns else []),  # the built-in MNS (docs/mns.md)
             Route("/{path:path}", not_found, methods=ALL_METHODS),
         ],
         exception_handlers={HTTPException: http_error},

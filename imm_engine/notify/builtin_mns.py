@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import redis
 
+from imm_engine.mns import TopicNotExist, publish_to_topic, topic_exists
 from imm_engine.state.keys import Keys
 
 
@@ -23,21 +24,13 @@ class BuiltinTopics:
         self.keys = keys
 
     def exists(self, topic: str) -> bool:
-        try:
-            from imm_engine.mns import topic_exists
-        except ImportError:  # a build without the MNS service has no built-in topics
-            return False
-        return bool(topic_exists(self.client, self.keys.prefix, topic))
+        return topic_exists(self.client, self.keys.prefix, topic)
 
-    def publish(self, topic: str, body: str) -> str:
+    def publish(self, topic: str, body: str, properties: dict[str, tuple[str, str]]) -> str:
         """Publish `body` to `topic`; the MessageId. TopicMissing when there is no such topic."""
         try:
-            from imm_engine.mns import publish_to_topic
-        except ImportError as exc:
-            raise TopicMissing(f"this build has no MNS service (topic {topic})") from exc
-        from imm_engine.mns.errors import TopicNotExist
-
-        try:
-            return str(publish_to_topic(self.client, self.keys.prefix, topic, body))
+            return publish_to_topic(
+                self.client, self.keys.prefix, topic, body, user_properties=properties
+            )
         except TopicNotExist as exc:
             raise TopicMissing(f"TopicNotExist: the built-in topic {topic} does not exist") from exc

@@ -29,7 +29,12 @@ class BuiltinMnsSender:
         started = time.monotonic()
         topic = dest.name.removeprefix(BUILTIN_PREFIX)
         try:
-            self.topics.publish(topic, body.decode("utf-8"))
+            properties = {
+                "EventId": ("STRING", event_id),
+                "TaskId": ("STRING", task_id),
+                "Attempt": ("NUMBER", str(attempt)),
+            }
+            self.topics.publish(topic, body.decode("utf-8"), properties)
         except TopicMissing as exc:
             return Outcome(False, error=str(exc)[:300], elapsed_ms=elapsed_ms(started))
         except redis.RedisError as exc:
