@@ -454,3 +454,131 @@ def test_2017_task_is_a_task_like_any_other(
         )
     ).body
     assert got.status == "Succeeded" and got.task_type == "OfficeConversion"
+
+
+# --- notifications into the built-in MNS, read with aliyun-mns-sdk ---
+
+
+@pytest.fixture()
+def mns_queue(service: Service) -> Iterator[tuple[Any, str]]:
+    """The blog's consumer side: a queue subscribed (JSON) to a topic, on the same endpoint."""
+    from mns.account import Account
+    from mns.mns_common import TopicHelper
+    from mns.queue import QueueMeta
+    from mns.subscription import SubscriptionMeta
+    from mns.topic import TopicMeta
+
+    account = Account(f"http://127.0.0.1:{service.port}/", ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    run = uuid.uuid4().hex[:8]
+    queue = account.get_queue(f"imm-queue-{run}")
+    queue.create(QueueMeta())
+    topic = account.get_topic(f"imm-topic-{run}")
+    topic.create(TopicMeta())
+    endpoint = TopicHelper.generate_queue_endpoint(REGION, "1234567890123456", queue.queue_name)
+    topic.get_subscription("imm-sub").subscribe(
+        SubscriptionMeta(endpoint, notify_content_format="JSON")
+    )
+    queue.set_encoding(False)  # topic deliveries are plain text, as the blog's consumer knows
+    yield queue, topic.topic_name
+    topic.get_subscription("imm-sub").unsubscribe()
+    topic.delete()
+    queue.delete()
+
+
+def received_events(message: Any) -> dict[str, Any]:
+    wrapper = json.loads(message.message_body)
+    assert isinstance(wrapper["Message"], str) and isinstance(wrapper["PublishTime"], str)
+    return dict(json.loads(wrapper["Message"]))
+
+
+def test_blog_pattern_end_to_end(
+    old: AcsClient, project: str, source: str, service: Service, mns_queue: tuple[Any, str]
+) -> None:
+    """PutProject, CreateOfficeConversionTask with NotifyEndpoint/NotifyTopicName,
+    receive_message, the outputs at TgtUri, GetOfficeConversionTask Finished,
+    batch_receive_message, delete: unchanged but for the two endpoints."""
+    queue, topic = mns_queue
+    mns_endpoint = f"http://127.0.0.1:{service.port}/"
+    tgt = out_dir()
+    created = call(
+        old,
+        conversion(
+            project, source, tgt, "png", StartPage=1, EndPage=-1,
+            NotifyEndpoint=mns_endpoint, NotifyTopicName=topic,
+        ),
+    )  # fmt: skip
+    message = queue.receive_message(wait_seconds=30)
+    body = received_events(message)
+    event = body["events"][0]
+    assert event["eventName"] == "FormatConvertJob:JobFinished"
+    assert event["imm"]["code"] == "NoError" and event["imm"]["percent"] == "100"
+    assert event["imm"]["taskId"] == created["TaskId"]
+    pages = int(event["imm"]["pageCount"])
+    assert pages >= 2
+    assert sorted(p.name for p in service.object(tgt).iterdir()) == [
+        f"{n}.png" for n in sorted(range(1, pages + 1), key=str)
+    ]
+    task = get_task(old, project, created["TaskId"])
+    assert task["Status"] == "Finished" and task["PageCount"] == pages
+    queue.delete_message(message.receipt_handle)
+
+    # a second and third task: their events together in one batch
+    ids = {
+        call(
+            old,
+            conversion(
+                project, source, out_dir(), "pdf",
+                NotifyEndpoint=mns_endpoint, NotifyTopicName=topic,
+            ),
+        )["TaskId"]
+        for _ in range(2)
+    }  # fmt: skip
+    for task_id in ids:
+        wait_final(old, project, task_id)
+    got: list[Any] = []
+    deadline = time.monotonic() + 60
+    while len(got) < 2 and time.monotonic() < deadline:
+        got += queue.batch_receive_message(16, wait_seconds=5)
+    assert {received_events(m)["events"][0]["imm"]["taskId"] for m in got} == ids
+    queue.batch_delete_message([m.receipt_handle for m in got])
+
+
+def test_failure_event_reaches_the_queue(
+    old: AcsClient, project: str, service: Service, mns_queue: tuple[Any, str]
+) -> None:
+    queue, topic = mns_queue
+    created = call(
+        old,
+        conversion(
+            project, f"oss://{BUCKET}/none/{SOURCE_NAME}", out_dir(), "png",
+            NotifyEndpoint=f"http://127.0.0.1:{service.port}", NotifyTopicName=topic,
+        ),
+    )  # fmt: skip
+    message = queue.receive_message(wait_seconds=30)
+    imm = received_events(message)["events"][0]["imm"]
+    assert imm["taskId"] == created["TaskId"]
+    assert imm["code"] == "FailedToDownloadSrcFile" and imm["pageCount"] == "0"
+    assert SOURCE_NAME in imm["message"]  # the name as written, not escaped or mangled
+    queue.delete_message(message.receipt_handle)
+
+
+def test_2020_task_to_a_builtin_topic(
+    client: Client, source: str, mns_queue: tuple[Any, str]
+) -> None:
+    """Notification.MNS.TopicName names a built-in topic no route claims: the 2020 event."""
+    queue, topic = mns_queue
+    created = client.create_office_conversion_task(
+        m.CreateOfficeConversionTaskRequest(
+            project_name="test-project",
+            source_uri=source,
+            target_type="pdf",
+            target_uri=f"oss://{BUCKET}/zqh/2020/{{barename}}/{{barename}}.pdf",
+            notification=m.Notification(mns=m.MNS(topic_name=topic)),
+        )
+    ).body
+    message = queue.receive_message(wait_seconds=30)
+    envelope = received_events(message)
+    content = json.loads(envelope["content"])
+    assert content["TaskId"] == created.task_id and content["Status"] == "Succeeded"
+    assert content["Targets"][0]["URI"] == f"oss://{BUCKET}/zqh/2020/5页Word/5页Word.pdf"
+    queue.delete_message(message.receipt_handle)
