@@ -34,7 +34,7 @@ class SubmitContext:
     #: Whether a topic exists in this server's own MNS service (imm_engine/mns).
     topic_exists: Callable[[str], bool] = _no_topics
     #: `host[:port]` names of this server's MNS endpoint besides the one a request reached
-    #: (IMM_MNS_ENDPOINTS; `*` matches any): a 2017 NotifyEndpoint naming one is this server.
+    #: (IMM_LEGACY_MNS_ENDPOINTS; `*` matches any): a 2017 NotifyEndpoint naming one is this server.
     own_mns_endpoints: tuple[str, ...] = ()
 
 

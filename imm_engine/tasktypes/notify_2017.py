@@ -2,7 +2,7 @@
 
 * The endpoint is this server when its `host[:port]` is the one the request itself was sent
   to (the usual two-line change points the IMM client and the MNS `Account` at the same
-  imm-engine), or is listed in IMM_MNS_ENDPOINTS (`*` lists every endpoint). The topic must
+  imm-engine), or is listed in IMM_LEGACY_MNS_ENDPOINTS (`*` lists every endpoint). The topic must
   then exist in the built-in MNS service: the event is published there.
 * Any other endpoint: a route of IMM_NOTIFY_TOPICS for the topic (`mns:<topic>` or
   `<topic>`) delivers it, e.g. an `mns` destination with that endpoint and credentials.
@@ -90,6 +90,6 @@ def notification(
     raise invalid_notify(
         "NotifyEndpoint",
         f"{endpoint} is not this server's MNS endpoint (it was reached as {request_host or '?'}; "
-        f"list other names in IMM_MNS_ENDPOINTS) and IMM_NOTIFY_TOPICS has no route for the "
+        f"list other names in IMM_LEGACY_MNS_ENDPOINTS) and IMM_NOTIFY_TOPICS has no route for the "
         f"topic {topic}",
     )
