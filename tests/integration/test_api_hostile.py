@@ -246,8 +246,10 @@ RAW = [
                  id="no-version"),
     pytest.param(Raw(lambda api: api.call(params(), version="2019-01-01"), 400,
                      "InvalidVersion"), id="unknown-version"),
-    pytest.param(Raw(lambda api: api.call(params(), version="2017-09-06"), 404,
-                     "InvalidAction.NotFound"), id="2020-action-in-2017"),
+    pytest.param(Raw(lambda api: api.call(params(), action="GetTask", version="2017-09-06"),
+                     404, "InvalidAction.NotFound"), id="2020-action-in-2017"),
+    pytest.param(Raw(lambda api: api.call(params(), version="2017-09-06"), 400,
+                     "MissingProject"), id="2020-parameters-to-the-2017-action"),
     pytest.param(Raw(lambda api: api.call(params(), version="2020-09-30 "), 400,
                      "InvalidVersion"), id="version-with-space"),
 ]  # fmt: skip
