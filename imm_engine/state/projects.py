@@ -59,8 +59,8 @@ class Project:
     legacy_type: str = ""
     legacy_cu: int = 1
     legacy_billing: str = ""
-    #: The ServiceRole as PutProject was sent it ("" when not sent); None-like "-" when the
-    #: project was created by the 2020 API (its real ServiceRole is shown then).
+    #: The ServiceRole as PutProject sent it ("" when not sent; tasks then run with the
+    #: default role). "-" for a project created by the 2020 API: its ServiceRole is shown.
     legacy_role: str = "-"
 
     def to_fields(self) -> dict[str, str]:
