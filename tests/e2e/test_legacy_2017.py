@@ -582,3 +582,83 @@ def test_2020_task_to_a_builtin_topic(
     assert content["TaskId"] == created.task_id and content["Status"] == "Succeeded"
     assert content["Targets"][0]["URI"] == f"oss://{BUCKET}/zqh/2020/5页Word/5页Word.pdf"
     queue.delete_message(message.receipt_handle)
+
+
+# --- comments, passwords, sheets ---
+
+
+@pytest.fixture(scope="module")
+def fixture_sources(service: Service) -> dict[str, str]:
+    from tests.conftest import FIXTURES
+
+    out = {
+        name: service.put(BUCKET, f"legacy-fixtures/{name}", (FIXTURES / name).read_bytes())
+        for name in ("comments.docx", "sheets.xlsx")
+    }
+    out["password.pdf"] = service.put(
+        BUCKET, "legacy-fixtures/password.pdf", (CORPUS / "password.pdf").read_bytes()
+    )
+    return out
+
+
+def pdf_text(service: Service, uri: str) -> str:
+    import pymupdf
+
+    with pymupdf.open(service.object(uri)) as doc:
+        return "".join(page.get_text() for page in doc)
+
+
+def test_comments_are_shown_unless_hidden(
+    old: AcsClient, project: str, service: Service, fixture_sources: dict[str, str]
+) -> None:
+    """2017 shows Word comments by default (2020 hides them); Hidecomments=True hides them."""
+    texts = {}
+    for hide in (False, True):
+        tgt = out_dir()
+        created = call(
+            old,
+            conversion(project, fixture_sources["comments.docx"], tgt, "pdf", Hidecomments=hide),
+        )
+        assert wait_final(old, project, created["TaskId"])["Status"] == "Finished"
+        texts[hide] = pdf_text(service, f"{tgt}1.pdf")
+    assert "WORD-COMMENT-TEXT" in texts[False]
+    assert "WORD-COMMENT-TEXT" not in texts[True]
+    assert "Body text of the commented document." in texts[True]
+
+
+def test_passwords(old: AcsClient, project: str, fixture_sources: dict[str, str]) -> None:
+    src = fixture_sources["password.pdf"]
+    locked = call(old, conversion(project, src, out_dir(), "png", EndPage=1))
+    task = wait_final(old, project, locked["TaskId"])
+    assert task["Status"] == "Failed" and task["FailDetail"] == {"Code": "OpenFileError"}
+    opened = call(old, conversion(project, src, out_dir(), "png", EndPage=1, Password="password"))
+    assert wait_final(old, project, opened["TaskId"])["Status"] == "Finished"
+
+
+def test_spreadsheet_pages_are_numbered_by_page(
+    old: AcsClient, project: str, service: Service, fixture_sources: dict[str, str]
+) -> None:
+    """Spreadsheet outputs are 1.png, 2.png, ... (2020 names them 1_1.png by sheet);
+    MaxSheetCount limits the sheets, MaxSheetRow/MaxSheetCol the cells."""
+    counts = {}
+    for sheets in (1, -1):
+        tgt = out_dir()
+        created = call(
+            old,
+            conversion(project, fixture_sources["sheets.xlsx"], tgt, "png",
+                       MaxSheetCount=sheets, MaxSheetRow=-1, MaxSheetCol=-1),
+        )  # fmt: skip
+        task = wait_final(old, project, created["TaskId"])
+        assert task["Status"] == "Finished", task
+        written = sorted(p.name for p in service.object(tgt).iterdir())
+        assert written == sorted(f"{n}.png" for n in range(1, len(written) + 1))
+        counts[sheets] = len(written)
+    assert counts[-1] >= counts[1] + 2  # Beta and Gamma add a page each
+    tgt = out_dir()
+    limited = call(
+        old,
+        conversion(project, fixture_sources["sheets.xlsx"], tgt, "png",
+                   MaxSheetCount=1, MaxSheetRow=10, MaxSheetCol=3),
+    )  # fmt: skip
+    assert wait_final(old, project, limited["TaskId"])["Status"] == "Finished"
+    assert len(list(service.object(tgt).iterdir())) < counts[1]
