@@ -558,7 +558,8 @@ def test_failure_event_reaches_the_queue(
     imm = received_events(message)["events"][0]["imm"]
     assert imm["taskId"] == created["TaskId"]
     assert imm["code"] == "FailedToDownloadSrcFile" and imm["pageCount"] == "0"
-    assert SOURCE_NAME in imm["message"]  # the name as written, not escaped or mangled
+    assert SOURCE_NAME in imm["message"]
+    assert SOURCE_NAME in message.message_body  # as written in the raw body, not \u-escaped
     queue.delete_message(message.receipt_handle)
 
 
@@ -581,6 +582,7 @@ def test_2020_task_to_a_builtin_topic(
     content = json.loads(envelope["content"])
     assert content["TaskId"] == created.task_id and content["Status"] == "Succeeded"
     assert content["Targets"][0]["URI"] == f"oss://{BUCKET}/zqh/2020/5页Word/5页Word.pdf"
+    assert "5页Word/5页Word.pdf" in message.message_body
     queue.delete_message(message.receipt_handle)
 
 
