@@ -664,3 +664,37 @@ def test_spreadsheet_pages_are_numbered_by_page(
     )  # fmt: skip
     assert wait_final(old, project, limited["TaskId"])["Status"] == "Finished"
     assert len(list(service.object(tgt).iterdir())) < counts[1]
+
+
+def test_builtin_delivery_is_logged_and_replayed_byte_for_byte(
+    old: AcsClient, client: Client, project: str, source: str, service: Service,
+    mns_queue: tuple[Any, str],
+) -> None:  # fmt: skip
+    """The built-in topic is a destination like the others: ListTaskDeliveries shows it,
+    ReplayTaskNotification sends the same 2017 event again."""
+    from tests.e2e.test_webhook_faults import call as extension
+
+    queue, topic = mns_queue
+    created = call(
+        old,
+        conversion(
+            project, source, out_dir(), "pdf",
+            NotifyEndpoint=f"http://127.0.0.1:{service.port}/", NotifyTopicName=topic,
+        ),
+    )  # fmt: skip
+    first = queue.receive_message(wait_seconds=30)
+    queue.delete_message(first.receipt_handle)
+    ids = {"ProjectName": project, "TaskType": "OfficeConversion", "TaskId": created["TaskId"]}
+    deadline = time.monotonic() + 30
+    while True:  # the consumer can hold the message before the attempt is logged
+        log = extension(client, "ListTaskDeliveries", **ids)
+        if log["DeliveryState"] == "Delivered" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert [d["Destination"] for d in log["Destinations"]] == [f"builtin-mns:{topic}"]
+    assert log["DeliveryState"] == "Delivered"
+    replayed = extension(client, "ReplayTaskNotification", **ids)
+    assert replayed["Destinations"] == [f"builtin-mns:{topic}"]
+    again = queue.receive_message(wait_seconds=30)
+    assert json.loads(again.message_body)["Message"] == json.loads(first.message_body)["Message"]
+    queue.delete_message(again.receipt_handle)
