@@ -180,6 +180,10 @@ def test_project_lifecycle(old: AcsClient, service: Service) -> None:
     assert refused(old, update).get_error_code() == "InvalidParameter"
     update.set_NewCU(3)
     assert call(old, update)["CU"] == 3
+    update.set_NewServiceRole("AliyunIMMDefaultRole")
+    updated = call(old, update)
+    assert updated["ServiceRole"] == "AliyunIMMDefaultRole" and updated["CU"] == 3
+    assert updated["ModifyTime"] >= updated["CreateTime"]
 
     listing = ListProjectsRequest()
     listing.set_MaxKeys(100)

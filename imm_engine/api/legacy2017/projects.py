@@ -21,7 +21,7 @@ from imm_engine.api.legacy2017.context import (
 )
 from imm_engine.errors import ApiError
 from imm_engine.params import Params
-from imm_engine.state.projects import Project
+from imm_engine.state.projects import DEFAULT_SERVICE_ROLE, Project
 
 if TYPE_CHECKING:
     from imm_engine.api.actions import Services
@@ -39,7 +39,10 @@ def time_2017(ts: float) -> str:
 
 
 def project_object(project: Project, req: Request2017) -> dict[str, Any]:
-    role = project.service_role if project.legacy_role == "-" else project.legacy_role
+    # PutProject without a ServiceRole answers "" (tasks run with the default role) until a
+    # role is set, by either API.
+    unset = project.legacy_role == "" and project.service_role == DEFAULT_SERVICE_ROLE
+    role = "" if unset else project.service_role
     body: dict[str, Any] = {
         "Project": project.name,
         "Type": project.legacy_type or DEFAULT_TYPE,
@@ -153,9 +156,8 @@ def update_project(services: Services, params: Params, req: Request2017) -> dict
     changes: dict[str, str] = {"update_ts": repr(time.time())}
     if cu is not None:
         changes["legacy_cu"] = str(cu)
-    current = _reload(services, name)
-    if role and current.legacy_role != "-":
-        changes["legacy_role"] = role
+    if role:
+        changes["legacy_role"] = role  # set: shown from now on, even the default one
     services.projects.update(name, changes)
     return project_object(_reload(services, name), req)
 
