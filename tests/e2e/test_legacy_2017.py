@@ -429,6 +429,25 @@ def test_wrong_signatures(service: Service, project: str) -> None:
         assert err.get_http_status() == 400
 
 
+def test_tampered_request_gets_the_string_to_sign(service: Service, project: str) -> None:
+    """A request changed after signing: SignatureDoesNotMatch, with the server's StringToSign
+    after the colon (the old core compares it with its own)."""
+    import httpx
+    from aliyunsdkcore.auth.composer.rpc_signature_composer import get_signed_url
+
+    params = {
+        "Project": project, "Version": "2017-09-06", "Action": "GetProject", "RegionId": REGION,
+    }  # fmt: skip
+    url, signed = get_signed_url(params, ACCESS_KEY_ID, ACCESS_KEY_SECRET, "JSON", "POST", {})
+    tampered = url.replace(f"Project={project}", "Project=someone-else")
+    answer = httpx.post(f"http://127.0.0.1:{service.port}{tampered}", trust_env=False)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["Code"] == "SignatureDoesNotMatch"
+    server = body["Message"].split(":")[1]
+    assert server != signed and server == signed.replace(project, "someone-else")
+
+
 def test_bodies_and_proxies_reach_the_same_handler(service: Service, project: str) -> None:
     """A form body is read like the query; an absolute-form target (what the old core sends
     through HTTP_PROXY) is routed by its path."""
