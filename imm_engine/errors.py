@@ -18,8 +18,10 @@ class ImmError(Exception):
 
 
 class ApiError(ImmError):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        message = _UNPRINTABLE.sub("?", message)[:MAX_MESSAGE]
+    def __init__(
+        self, code: str, message: str, status: int = 400, *, max_message: int = MAX_MESSAGE
+    ) -> None:
+        message = _UNPRINTABLE.sub("?", message)[:max_message]
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

@@ -100,6 +100,12 @@ class Settings:
     # --- monitoring ---
     #: Flower's logins, `user:password` each (IMM_FLOWER_BASIC_AUTH); none: Flower refuses to start.
     flower_basic_auth: tuple[str, ...] = ()
+    # --- IMM 2017-09-06 (docs/legacy-2017.md) ---
+    #: `host[:port]` names that a 2017 NotifyEndpoint may use for this server's MNS service,
+    #: besides the host the request was sent to; `*` accepts every endpoint.
+    legacy_mns_endpoints: tuple[str, ...] = ()
+    #: Longest wait of the synchronous ConvertOfficeFormat (the old Python SDK gives up at 10 s).
+    legacy_convert_wait_s: float = 8.0
 
     def __post_init__(self) -> None:
         check_time_limits(self)
@@ -192,6 +198,9 @@ class Settings:
             mns_port=g.integer("IMM_MNS_PORT", 8081, 0, 65535),
             # --- monitoring ---
             flower_basic_auth=_flower_logins(g.raw("IMM_FLOWER_BASIC_AUTH")),
+            # --- IMM 2017-09-06 ---
+            legacy_mns_endpoints=_host_list(g.text("IMM_LEGACY_MNS_ENDPOINTS", "")),
+            legacy_convert_wait_s=g.number("IMM_LEGACY_CONVERT_WAIT", 8.0, 0.5, 300),
         )
 
 
@@ -345,6 +354,11 @@ def _notify_routes(g: _Reader) -> Routes:
         return parse_routes(topics)
     except ValueError as exc:
         raise SettingsError(f"notification topics: {exc}") from None
+
+
+def _host_list(text: str) -> tuple[str, ...]:
+    """`host[:port]` names (or URLs), comma- or space-separated; `*` alone means any."""
+    return tuple(h for h in text.replace(",", " ").split() if h)
 
 
 def _project_names(text: str) -> tuple[str, ...]:

@@ -20,11 +20,12 @@ from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.metrics import registry as metrics
 from imm_engine.models import TaskRecord, TaskStatus
-from imm_engine.notify import events
+from imm_engine.notify import events, legacy_events
 from imm_engine.settings import Settings
 from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
+from imm_engine.tasktypes import office_2017
 from workers import outage
 from workers.processors.base import Processor, Progress, TaskContext
 from workers.retry import retry_delay
@@ -155,9 +156,19 @@ def finish(
         )
     )
     write_extended_message(deps, rec, body)
+    routes = deps.settings.notify_routes
+    legacy_json = (
+        legacy_events.message(rec, status, code, message, end, result or {})
+        if office_2017.JOB_KEY in rec.job
+        else None
+    )
+    # A 2017 task's topic gets the 2017 event; a catch-all (`*`) route always the 2020 one.
+    catch_all = routes.catch_all_only(rec.notification) if legacy_json else set()
     outbox = [
-        OutboxEvent(d.name, message_json)
-        for d in deps.settings.notify_routes.destinations(rec.notification)
+        OutboxEvent(
+            d.name, legacy_json if legacy_json and d.name not in catch_all else message_json
+        )
+        for d in routes.destinations(rec.notification)
     ]
     done = outage.until_reachable(
         f"task {rec.task_id}: finish",

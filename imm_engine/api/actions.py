@@ -19,7 +19,7 @@ from imm_engine.errors import ImmError, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.params import Params
 from imm_engine.storage.guarded import check_uris
-from imm_engine.tasktypes import BY_ACTION, TaskTypeSpec
+from imm_engine.tasktypes import BY_ACTION, Submission, TaskTypeSpec
 from imm_engine.tasktypes.access import job_uris
 
 log = logging.getLogger("imm_engine.api")
@@ -27,38 +27,49 @@ log = logging.getLogger("imm_engine.api")
 
 def create_task(spec: TaskTypeSpec) -> Handler:
     def handler(services: Services, params: Params, request_id: str) -> dict[str, Any]:
-        sub = spec.submission(params, services.submit)
-        project = require_project(services, sub.project)
-        rec = TaskRecord(
-            project=sub.project,
-            task_type=spec.task_type,
-            task_id=ids.task_id(spec.task_type),
-            request_id=request_id,
-            event_id=ids.event_id(),
-            start_ts=time.time(),
-            tags=sub.tags,
-            user_data=sub.user_data,
-            notification=sub.notification,
-            job=sub.job,
-            definition=sub.definition,
-            service_role=project.service_role,
-        )
-        reads, writes = job_uris(sub.job, sub.notification)
-        check_uris(services.submit.grants, rec.service_role, reads, writes)
-        services.store.create(rec)
-        try:
-            services.queue.submit(spec.task_type, rec.task_id, spec.queue)
-        except Exception as exc:
-            log.error("could not queue %s: %s", rec.task_id, exc)
-            with contextlib.suppress(ImmError, OSError, redis.RedisError):
-                services.store.delete(rec)
-            raise service_unavailable(
-                "the task queue cannot be reached; nothing was created"
-            ) from exc
-        log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
+        rec = submit_task(services, spec, spec.submission(params, services.submit), request_id)
         return {"TaskId": rec.task_id, "EventId": rec.event_id}
 
     return handler
+
+
+def submit_task(
+    services: Services,
+    spec: TaskTypeSpec,
+    sub: Submission,
+    request_id: str,
+    *,
+    task_id: str | None = None,
+) -> TaskRecord:
+    """Record and queue a validated submission; every Create*Task (2020 and 2017) ends here.
+    Nothing is left behind when the queue cannot take the task."""
+    project = require_project(services, sub.project)
+    rec = TaskRecord(
+        project=sub.project,
+        task_type=spec.task_type,
+        task_id=task_id or ids.task_id(spec.task_type),
+        request_id=request_id,
+        event_id=ids.event_id(),
+        start_ts=time.time(),
+        tags=sub.tags,
+        user_data=sub.user_data,
+        notification=sub.notification,
+        job=sub.job,
+        definition=sub.definition,
+        service_role=project.service_role,
+    )
+    reads, writes = job_uris(sub.job, sub.notification)
+    check_uris(services.submit.grants, rec.service_role, reads, writes)
+    services.store.create(rec)
+    try:
+        services.queue.submit(spec.task_type, rec.task_id, spec.queue)
+    except Exception as exc:
+        log.error("could not queue %s: %s", rec.task_id, exc)
+        with contextlib.suppress(ImmError, OSError, redis.RedisError):
+            services.store.delete(rec)
+        raise service_unavailable("the task queue cannot be reached; nothing was created") from exc
+    log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
+    return rec
 
 
 def get_task(services: Services, params: Params, request_id: str) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from imm_engine import ids
-from imm_engine.api import responses
+from imm_engine.api import legacy2017, responses
 from imm_engine.api.actions import ACTIONS
 from imm_engine.api.auth import Authenticator
 from imm_engine.api.protocol import (
+    LEGACY_VERSION,
     METHODS,
     check_headers,
     method_not_allowed,
@@ -30,6 +31,7 @@ from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.metrics import labels, registry
 from imm_engine.metrics.api_endpoint import metrics_endpoint
 from imm_engine.mns.app import MnsEndpoint, mns_routes
+from imm_engine.notify.builtin_mns import BuiltinTopics
 from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
@@ -40,6 +42,8 @@ from imm_engine.tasktypes import SubmitContext
 
 log = logging.getLogger("imm_engine.api")
 
+#: Action names the request metrics label as themselves (both API versions).
+KNOWN_ACTIONS = frozenset(ACTIONS) | frozenset(legacy2017.ACTIONS)
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
 
 
@@ -63,8 +67,11 @@ class ImmEndpoint:
                 settings.notify_routes,
                 settings.notify_unknown_topic,
                 grants=settings.storage.grants,
+                topic_exists=BuiltinTopics(client, keys).exists,
+                own_mns_endpoints=settings.legacy_mns_endpoints,
             ),
             projects=ProjectStore(client, keys),
+            legacy_convert_wait_s=settings.legacy_convert_wait_s,
         )
         self.default_projects_ready = False
 
@@ -73,7 +80,7 @@ class ImmEndpoint:
         response = await self._serve(request)
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
         registry.api_request(
-            labels.action(action, ACTIONS), response.status_code, time.monotonic() - started
+            labels.action(action, KNOWN_ACTIONS), response.status_code, time.monotonic() - started
         )
         return response
 
@@ -102,6 +109,10 @@ class ImmEndpoint:
             self.ensure_default_projects()
             call = read_call(signed)
             caller.check_parameters(call.params.raw)
+            services = self.services.for_caller(caller)
+            if call.version == LEGACY_VERSION:
+                host = request.headers.get("host", "")[:256]
+                return legacy2017.dispatch(services, call.action, call.params, request_id, host)
             handler = ACTIONS.get(call.action)
             if handler is None:
                 raise ApiError(
@@ -110,7 +121,7 @@ class ImmEndpoint:
                     f"{call.action[:64]}",
                     404,
                 )
-            return handler(self.services.for_caller(caller), call.params, request_id)
+            return handler(services, call.params, request_id)
         except (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,

@@ -16,6 +16,7 @@ from imm_engine.errors import ApiError, invalid, not_found
 from imm_engine.models import TaskRecord
 from imm_engine.notify import delivery_log, replay
 from imm_engine.params import Params
+from imm_engine.state.decode import text
 
 if TYPE_CHECKING:
     from imm_engine.api.services import Services
@@ -71,6 +72,10 @@ def replay_task_notification(services: Services, params: Params, request_id: str
             400,
         )
     destinations = [wanted] if wanted else configured
+    bodies = {
+        text(k): text(v)
+        for k, v in store.r.hgetall(store.keys.task_event_bodies(rec.task_id)).items()
+    }
     replay.replay_task(
         store.r,
         store.keys,
@@ -79,6 +84,7 @@ def replay_task_notification(services: Services, params: Params, request_id: str
         body=body.decode() if isinstance(body, bytes) else str(body),
         destinations=destinations,
         log_ttl_s=store.ttl_s,
+        bodies=bodies,
     )
     return {
         "ProjectName": rec.project,

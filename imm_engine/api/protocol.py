@@ -11,6 +11,9 @@ from imm_engine.errors import ApiError
 from imm_engine.params import Params
 
 API_VERSION = "2020-09-30"
+#: The document-conversion API of the old SDKs (aliyunsdkimm.request.v20170906).
+LEGACY_VERSION = "2017-09-06"
+VERSIONS = (API_VERSION, LEGACY_VERSION)
 FORM = "application/x-www-form-urlencoded"
 #: The methods `/` answers; anything else is 405 (`MethodNotAllowed`), as JSON.
 METHODS = frozenset({"GET", "POST"})
@@ -43,6 +46,7 @@ def check_headers(raw: Sequence[tuple[bytes, bytes]]) -> None:
 class Call:
     action: str
     params: Params
+    version: str = API_VERSION
 
 
 def decode_pairs(raw: bytes, what: str) -> list[tuple[str, str]]:
@@ -88,7 +92,9 @@ def check_rpc_headers(req: SignedRequest, params: Params) -> None:
 
 
 def read_call(req: SignedRequest) -> Call:
-    """Action, version and parameters of an authenticated request.
+    """Action, version and parameters of an authenticated request. The version comes from the
+    `x-acs-version` header (core 2.16 sends it) or the `Version` parameter (core 2.11 sends
+    only that); the two API versions share action names, so both select the handler.
 
     The classic RPC signature covers the parameters, not the headers, so its `Action` and
     `Version` parameters are authoritative: an `x-acs-action` / `x-acs-version` header that
@@ -106,9 +112,10 @@ def read_call(req: SignedRequest) -> Call:
         raise ApiError(
             "MissingVersion", "Version is mandatory for this request (header x-acs-version)."
         )
-    if version != API_VERSION:
+    if version not in VERSIONS:
         raise ApiError(
             "InvalidVersion",
-            f"Specified parameter Version is not valid: this server implements {API_VERSION}.",
+            "Specified parameter Version is not valid: this server implements "
+            f"{' and '.join(VERSIONS)}.",
         )
-    return Call(action, params)
+    return Call(action, params, version)

@@ -22,6 +22,8 @@ class Services:
     projects: ProjectStore
     #: The AccessKey of the request being answered and its grant (set per request).
     caller: Caller = NOBODY
+    #: Longest wait of the 2017 synchronous ConvertOfficeFormat (IMM_LEGACY_CONVERT_WAIT).
+    legacy_convert_wait_s: float = 8.0
 
     def for_caller(self, caller: Caller) -> Services:
         return replace(self, caller=caller)

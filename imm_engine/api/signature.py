@@ -61,6 +61,24 @@ def mismatch(detail: str = "") -> ApiError:
     return ApiError("SignatureDoesNotMatch", f"{message} {detail}".strip(), 400)
 
 
+#: What the POP gateway answers for a wrong classic RPC signature. aliyun-python-sdk-core
+#: (2.13 and later) reads the server's StringToSign after the colon and compares it with its
+#: own: equal means a wrong secret (it reports InvalidAccessKeySecret), different a wrongly
+#: built request. Without a colon it fails with IndexError instead of ServerException.
+RPC_MISMATCH = "Specified signature is not matched with our calculation. server string to sign is:"
+#: A StringToSign is as long as the request's query; it must not be cut short.
+MAX_RPC_MISMATCH_MESSAGE = 64 * 1024
+
+
+def rpc_mismatch(string_to_sign: str) -> ApiError:
+    return ApiError(
+        "SignatureDoesNotMatch",
+        f"{RPC_MISMATCH}{string_to_sign}",
+        400,
+        max_message=MAX_RPC_MISMATCH_MESSAGE,
+    )
+
+
 def unknown_key(key_id: str) -> ApiError:
     return ApiError(
         "InvalidAccessKeyId.NotFound", f"Specified access key is not found: {key_id[:64]}", 404
@@ -137,10 +155,14 @@ def verify_acs3(req: SignedRequest, secret_for: Callable[[str], str | None]) -> 
     return Credentials(key_id, req.headers["x-acs-date"], req.headers["x-acs-signature-nonce"])
 
 
-def rpc_signature(secret: str, method: str, params: Sequence[tuple[str, str]]) -> str:
+def rpc_string_to_sign(method: str, params: Sequence[tuple[str, str]]) -> str:
     pairs = sorted((k, v) for k, v in params if k != "Signature")
     canonical = "&".join(f"{_enc(k)}={_enc(v)}" for k, v in pairs)
-    string_to_sign = f"{method}&%2F&{_enc(canonical)}"
+    return f"{method}&%2F&{_enc(canonical)}"
+
+
+def rpc_signature(secret: str, method: str, params: Sequence[tuple[str, str]]) -> str:
+    string_to_sign = rpc_string_to_sign(method, params)
     digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -158,7 +180,7 @@ def verify_rpc(req: SignedRequest, secret_for: Callable[[str], str | None]) -> C
         raise unknown_key(values["AccessKeyId"])
     expected = rpc_signature(secret, req.method, params)
     if not hmac.compare_digest(expected, values["Signature"]):
-        raise mismatch()
+        raise rpc_mismatch(rpc_string_to_sign(req.method, params))
     return Credentials(values["AccessKeyId"], values["Timestamp"], values["SignatureNonce"])
 
 

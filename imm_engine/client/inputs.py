@@ -7,6 +7,7 @@ chosen by IMM_STORAGE_CONFIG / IMM_STORAGE_ROOT) under `oss://<bucket>/uploads/<
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from imm_engine.errors import ApiError
 from imm_engine.storage.base import ObjectStore
 from imm_engine.uris import parse_object
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Characters kept in uploaded names besides letters, marks and digits of every script.
+_KEPT = frozenset("._-")
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,25 @@ def folder_files(folder: Path, recursive: bool) -> list[Path]:
 
 
 def safe_name(name: str) -> str:
-    """A file name fit for an object key and a folder name (keeps the extension)."""
-    return (_UNSAFE.sub("_", name).strip("_.") or "file")[-200:]
+    """A file name fit for an object key and a folder name: letters and digits of every
+    script are kept (`中文报告.docx`, `보고서.docx`, `データ.docx`), as is the extension; a
+    stem with nothing left becomes `file`. NFC first: macOS names arrive decomposed."""
+    name = unicodedata.normalize("NFC", name)
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    clean_ext = "".join(ch for ch in ext if _kept(ch))[:32]
+    clean_stem = re.sub(r"_{2,}", "_", _replace_unsafe(stem)).strip("_.") or "file"
+    suffix = f".{clean_ext}" if clean_ext else ""
+    return clean_stem[: 200 - len(suffix)] + suffix
+
+
+def _kept(ch: str) -> bool:
+    return ch in _KEPT or unicodedata.category(ch)[0] in "LMN"
+
+
+def _replace_unsafe(text: str) -> str:
+    return "".join(ch if _kept(ch) else "_" for ch in text)
 
 
 def slot_names(inputs: list[Input]) -> list[str]:

@@ -62,12 +62,13 @@ class Dispatcher:
     ) -> None:
         self.r = client
         self.keys = keys
+        self.routes = routes
         self.destinations = {d.name: d for ds in routes.by_key.values() for d in ds}
         self.max_attempts = max_attempts
         self.max_backoff_s = max_backoff_s
         self.log_ttl_s = log_ttl_s
         self.threads = threads
-        self.senders: dict[str, Sender] = senders or default_senders()
+        self.senders: dict[str, Sender] = senders or default_senders(client, keys)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         longest = max((d.timeout_s for d in self.destinations.values()), default=5.0)
         self.claim_idle_s = longest + 30
@@ -175,7 +176,7 @@ class Dispatcher:
 
     def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         attempt = int(fields.get("attempt", "0")) + 1
-        dest = self.destinations.get(fields["destination"])
+        dest = self.routes.find(fields["destination"])
         if dest is None:
             outcome = Outcome(False, error="destination no longer configured", permanent=True)
         else:
@@ -210,6 +211,9 @@ class Dispatcher:
         pipe.ltrim(log_key, -200, -1)
         pipe.expire(log_key, self.log_ttl_s)
         pipe.set(self.keys.task_event(task_id), fields["body"], ex=self.log_ttl_s, nx=True)
+        bodies = self.keys.task_event_bodies(task_id)
+        pipe.hsetnx(bodies, fields["destination"], fields["body"])
+        pipe.expire(bodies, self.log_ttl_s)
         if not outcome.ok:
             retry = {**fields, "attempt": str(attempt)}
             if give_up:
@@ -220,7 +224,7 @@ class Dispatcher:
         pipe.xack(self.keys.outbox, self.keys.outbox_group, entry_id)
         pipe.xdel(self.keys.outbox, entry_id)
         pipe.execute()
-        dest = self.destinations.get(fields["destination"])
+        dest = self.routes.find(fields["destination"])
         metrics.delivery(
             dest.type if dest is not None else "unknown", state, (outcome.elapsed_ms or 0) / 1000
         )

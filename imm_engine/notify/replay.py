@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
@@ -43,8 +43,10 @@ def replay_task(
     body: str,
     destinations: Sequence[str],
     log_ttl_s: int,
+    bodies: Mapping[str, str] | None = None,
 ) -> int:
-    """Queue the task's event again for each of `destinations`; returns how many."""
+    """Queue the task's event again for each of `destinations`; returns how many. `bodies`
+    gives the body a destination was first sent when it differs from `body`."""
     targets = set(destinations)
 
     def same(raw: Any) -> bool:
@@ -65,7 +67,7 @@ def replay_task(
                 "task_id": task_id,
                 "event_id": event_id,
                 "destination": destination,
-                "body": body,
+                "body": (bodies or {}).get(destination, body),
                 "attempt": "0",
             },
         )

@@ -14,6 +14,11 @@ a bare `<TopicName>` (matches either kind), and `*` (every task, like IMM's Even
 Destination types: `webhook` (url, secret, headers, ...) and the brokers `redis_stream`,
 `amqp`, `mqtt`, `mns`, `rocketmq`, whose settings live in `Destination.options`
 (imm_engine/notify/options.py). Every type takes `timeout` and `wrap` ("raw" or "mns-json").
+
+A topic of this server's own MNS-compatible service (imm_engine/mns) needs no route: a task
+whose MNS topic no route claims, and which exists as a built-in topic at submission, carries
+`BuiltinMNS: <topic>` in its notification and is delivered to the destination
+`builtin-mns:<topic>` (type `builtin_mns`), with the same retries, log and replay.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ from urllib.parse import urlsplit
 from imm_engine.notify.options import Options, parse_options, parse_wrap, wrap_topic_default
 
 DESTINATION_TYPES = ("webhook", "redis_stream", "amqp", "mqtt", "mns", "rocketmq")
+#: Notification key naming the built-in MNS topic a task publishes to (set at submission).
+BUILTIN_KEY = "BuiltinMNS"
+BUILTIN_PREFIX = "builtin-mns:"
+BUILTIN_TYPE = "builtin_mns"
+CATCH_ALL = "*"
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,8 @@ class Routes:
         """The route keys a `Notification` object asks for, most specific first."""
         keys: list[str] = []
         mns = notification.get("MNS")
+        if notification.get(BUILTIN_KEY):
+            mns = None  # delivered to the built-in topic, not through a route
         if isinstance(mns, Mapping) and mns.get("TopicName"):
             topic = str(mns["TopicName"])
             keys.append(self._first(f"mns:{topic}", topic) or f"mns:{topic}")
@@ -74,15 +86,42 @@ class Routes:
 
     def destinations(self, notification: Mapping[str, Any] | None) -> list[Destination]:
         """Every destination an event of a task with this `Notification` goes to, once each."""
-        keys = [*self.keys_for(notification or {}), "*"]
+        keys = [*self.keys_for(notification or {}), CATCH_ALL]
         seen: dict[str, Destination] = {}
+        builtin = (notification or {}).get(BUILTIN_KEY)
+        if isinstance(builtin, str) and builtin:
+            dest = builtin_destination(builtin)
+            seen[dest.name] = dest
         for key in keys:
             for dest in self.by_key.get(key, ()):
                 seen.setdefault(dest.name, dest)
         return list(seen.values())
 
+    def catch_all_only(self, notification: Mapping[str, Any] | None) -> set[str]:
+        """Names of the destinations an event reaches only through the `*` route (they get
+        the 2020 envelope whatever API version created the task)."""
+        asked = {
+            d.name for key in self.keys_for(notification or {}) for d in self.by_key.get(key, ())
+        }
+        return {d.name for d in self.by_key.get(CATCH_ALL, ()) if d.name not in asked}
+
+    def find(self, name: str) -> Destination | None:
+        """The destination a queued delivery names: configured, or a built-in MNS topic."""
+        for dests in self.by_key.values():
+            for dest in dests:
+                if dest.name == name:
+                    return dest
+        if name.startswith(BUILTIN_PREFIX) and len(name) > len(BUILTIN_PREFIX):
+            return builtin_destination(name[len(BUILTIN_PREFIX) :])
+        return None
+
     def _first(self, *candidates: str) -> str | None:
         return next((c for c in candidates if c in self.by_key), None)
+
+
+def builtin_destination(topic: str) -> Destination:
+    """Delivery to a topic of this server's built-in MNS service."""
+    return Destination(name=f"{BUILTIN_PREFIX}{topic}", type=BUILTIN_TYPE, url="")
 
 
 def parse_routes(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Routes:

@@ -89,6 +89,15 @@ class Keys:
         the event can be replayed byte for byte (imm_engine/notify/replay.py)."""
         return f"{self.prefix}:task:{task_id}:event"
 
+    def task_event_bodies(self, task_id: str) -> str:
+        """Hash: destination -> the body first sent to it, where destinations of one task get
+        different bodies (a 2017 task: its topic the 2017 event, `*` routes the 2020 one)."""
+        return f"{self.prefix}:task:{task_id}:events"
+
+    def legacy_idempotency(self, digest: str) -> str:
+        """String: the TaskId a 2017 request with an IdempotentToken created (12 h)."""
+        return f"{self.prefix}:legacy2017:idempotent:{digest}"
+
     def converting(self, digest: str, task_id: str) -> str:
         """String: task `task_id` is converting the document `digest` in LibreOffice; found
         by the next run of the task if the worker died meanwhile (workers/quarantine.py)."""

@@ -55,6 +55,13 @@ class Project:
     dataset_max_total_file_size: int = 90_000_000_000_000_000
     #: [{"Key": ..., "Value": ...}] as CreateProject's `Tag` gives them.
     tags: list[dict[str, str]] = field(default_factory=list)
+    #: What the 2017-09-06 API shows (docs/legacy-2017.md): set by PutProject/UpdateProject.
+    legacy_type: str = ""
+    legacy_cu: int = 1
+    legacy_billing: str = ""
+    #: The ServiceRole as PutProject sent it ("" when not sent; tasks then run with the
+    #: default role). "-" for a project created by the 2020 API: its ServiceRole is shown.
+    legacy_role: str = "-"
 
     def to_fields(self) -> dict[str, str]:
         return {

@@ -9,7 +9,7 @@ from typing import Any
 
 from imm_engine import uris
 from imm_engine.errors import ApiError, invalid, missing
-from imm_engine.notify.routes import Routes
+from imm_engine.notify.routes import BUILTIN_KEY, Routes
 from imm_engine.params import SIGNATURE_PARAMS, Params, loads_json
 from imm_engine.storage.grants import Grants
 
@@ -21,12 +21,21 @@ _PROJECT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}", re.ASCII)  # fullmatch
 SECRET_PARAMS = frozenset({"Password"})
 
 
+def _no_topics(topic: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class SubmitContext:
     routes: Routes
     unknown_topic: str = "reject"
     #: Storage roles: which buckets a project's ServiceRole may read and write.
     grants: Grants = field(default_factory=Grants)
+    #: Whether a topic exists in this server's own MNS service (imm_engine/mns).
+    topic_exists: Callable[[str], bool] = _no_topics
+    #: `host[:port]` names of this server's MNS endpoint besides the one a request reached
+    #: (IMM_LEGACY_MNS_ENDPOINTS; `*` matches any): a 2017 NotifyEndpoint naming one is this server.
+    own_mns_endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ def parse_tags(params: Params) -> dict[str, Any]:
 
 def parse_notification(params: Params, ctx: SubmitContext) -> dict[str, Any]:
     notification: dict[str, Any] = params.get_json("Notification", dict) or {}
+    notification.pop(BUILTIN_KEY, None)  # set below, never by the client
     legacy = params.get_str("NotifyTopicName", max_bytes=256)
     if legacy and not notification:
         notification = {"MNS": {"TopicName": legacy}}
@@ -105,6 +115,7 @@ def parse_notification(params: Params, ctx: SubmitContext) -> dict[str, Any]:
         if not isinstance(ext, str):
             raise invalid("Notification", "ExtendedMessageURI must be a string")
         uris.parse_object(ext, "Notification.ExtendedMessageURI")
+    notification = with_builtin_topic(notification, ctx)
     if ctx.unknown_topic == "reject":
         unknown = ctx.routes.unknown(notification)
         if unknown:
@@ -113,6 +124,19 @@ def parse_notification(params: Params, ctx: SubmitContext) -> dict[str, Any]:
                 f"The parameter Notification is invalid: topic {', '.join(unknown)} is not "
                 "configured on this server (map it to a destination in IMM_NOTIFY_TOPICS)",
             )
+    return notification
+
+
+def with_builtin_topic(notification: dict[str, Any], ctx: SubmitContext) -> dict[str, Any]:
+    """`Notification.MNS.TopicName` that no configured route claims goes to the built-in MNS
+    topic of that name when one exists (marked `BuiltinMNS`)."""
+    mns = notification.get("MNS")
+    if not isinstance(mns, dict) or not isinstance(mns.get("TopicName"), str):
+        return notification
+    topic = mns["TopicName"]
+    claimed = f"mns:{topic}" not in ctx.routes.unknown({"MNS": {"TopicName": topic}})
+    if not claimed and ctx.topic_exists(topic):
+        return {**notification, BUILTIN_KEY: topic}
     return notification
 
 

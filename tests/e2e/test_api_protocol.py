@@ -193,10 +193,18 @@ def test_unknown_action_is_refused(service: Service) -> None:
 
 
 def test_wrong_version_is_refused(service: Service) -> None:
-    headers = signed_headers(service.port, "GetTask", {}, version="2017-09-06")
+    headers = signed_headers(service.port, "GetTask", {}, version="2019-01-01")
     response = raw_call(service.port, {}, headers)
     assert response.status_code == 400
     assert response.json()["Code"] == "InvalidVersion"
+
+
+def test_2020_action_under_2017_is_not_found(service: Service) -> None:
+    """The versions share a few action names; GetTask exists only in 2020-09-30."""
+    headers = signed_headers(service.port, "GetTask", {}, version="2017-09-06")
+    response = raw_call(service.port, {}, headers)
+    assert response.status_code == 404
+    assert response.json()["Code"] == "InvalidAction.NotFound"
 
 
 def test_duplicated_parameter_is_refused(service: Service) -> None:

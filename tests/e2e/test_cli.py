@@ -226,3 +226,33 @@ def test_without_a_route_polls_and_says_so(service: Service, tmp_path: Path) -> 
     doc = summary_of(proc)
     assert doc["completion"] == "polling"
     assert len(doc["results"][0]["outputs"]) == 2
+
+
+def test_names_in_chinese_japanese_korean_keep_their_stem(
+    service: Service, corpus: Path, tmp_path: Path
+) -> None:
+    """`imm-engine convert 中文报告.docx --to png` as a new user runs it: the upload keeps its
+    name (it used to become `.../docx/docx`, refused for having no extension), and so do the
+    output folders."""
+    import unicodedata
+
+    names = ["中文报告.docx", "データ.docx", "보고서.docx", "报告 第1版 (终稿).docx"]
+    for name in names:
+        shutil.copyfile(corpus / "fake.docx", tmp_path / name)
+    # macOS hands over decomposed names; they are stored composed
+    decomposed = unicodedata.normalize("NFD", "ダミー.docx")
+    shutil.copyfile(corpus / "fake.docx", tmp_path / decomposed)
+    out = tmp_path / "out"
+    args = [str(tmp_path / n) for n in [*names, decomposed]]
+    proc = imm(service, "convert", *args, "--to", "png", "--project", TEST_PROJECT,
+               "--out", str(out), "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = summary_of(proc)["results"]
+    uploaded = sorted(r["source_uri"].rsplit("/", 2)[-2:][1] for r in results)
+    assert uploaded == sorted(
+        ["中文报告.docx", "データ.docx", "보고서.docx", "报告_第1版_终稿.docx", "ダミー.docx"]
+    )
+    folders = sorted(p.name for p in out.iterdir())
+    assert folders == sorted(["中文报告", "データ", "보고서", "报告_第1版_终稿", "ダミー"])
+    for r in results:
+        assert r["status"] == "Succeeded" and len(r["outputs"]) >= 1

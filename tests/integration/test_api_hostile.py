@@ -244,8 +244,12 @@ RAW = [
                      "InvalidAction.NotFound"), id="action-with-nul"),
     pytest.param(Raw(lambda api: api.call(params(), version=None), 400, "MissingVersion"),
                  id="no-version"),
+    pytest.param(Raw(lambda api: api.call(params(), version="2019-01-01"), 400,
+                     "InvalidVersion"), id="unknown-version"),
+    pytest.param(Raw(lambda api: api.call(params(), action="GetTask", version="2017-09-06"),
+                     404, "InvalidAction.NotFound"), id="2020-action-in-2017"),
     pytest.param(Raw(lambda api: api.call(params(), version="2017-09-06"), 400,
-                     "InvalidVersion"), id="old-version"),
+                     "MissingProject"), id="2020-parameters-to-the-2017-action"),
     pytest.param(Raw(lambda api: api.call(params(), version="2020-09-30 "), 400,
                      "InvalidVersion"), id="version-with-space"),
 ]  # fmt: skip

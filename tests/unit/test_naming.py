@@ -75,6 +75,19 @@ TEMPLATES = [
                  id="braces-in-source-name-stay-literal"),
     pytest.param("oss://out-b/测试 目录/{index}.{autoext}", SOURCE, {},
                  {"index": "1", "autoext": "txt"}, "oss://out-b/测试 目录/1.txt", id="chinese"),
+    pytest.param("oss://out-b/{dirname}/{barename}/{index}.{autoext}",
+                 "oss://src-bucket/报告/2024/中文报告.docx", {}, {"index": "1", "autoext": "png"},
+                 "oss://out-b/报告/2024/中文报告/1.png", id="chinese-stem-and-dirname"),
+    pytest.param("oss://out-b/{barename}/{index}.{autoext}", "oss://src-bucket/5页Word.docx", {},
+                 {"index": "5", "autoext": "jpg"}, "oss://out-b/5页Word/5.jpg", id="example-name"),
+    pytest.param("oss://out-b/{dirname}/{barename}.{autoext}", "oss://src-bucket/資料/データ.pptx",
+                 {}, {"index": "1", "autoext": "pdf"}, "oss://out-b/資料/データ.pdf",
+                 id="japanese"),
+    pytest.param("oss://out-b/{barename}-{index}.{autoext}", "oss://src-bucket/보고서.xlsx", {},
+                 {"index": "1_1", "autoext": "png"}, "oss://out-b/보고서-1_1.png", id="korean"),
+    pytest.param("oss://out-b/{basename}.{autoext}", "oss://src-bucket/中文报告", {},
+                 {"index": "1", "autoext": "pdf"}, "oss://out-b/中文报告.pdf",
+                 id="no-extension-keeps-stem"),
 ]  # fmt: skip
 
 

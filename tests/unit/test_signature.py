@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 import pytest
 from alibabacloud_tea_openapi.utils import Utils
 
+from imm_engine.api import signature
 from imm_engine.api.protocol import read_call
 from imm_engine.api.signature import SignedRequest, verify
 from imm_engine.errors import ApiError
@@ -394,3 +395,36 @@ def test_acs3_version_header_must_be_signed() -> None:
     assert "x-acs-version" in err.message
     # Without the header (the version then comes from the signed query) it verifies.
     assert verify(with_header(req, "x-acs-version", None), secret_for).access_key_id == AK
+
+
+# --- the classic RPC signature's mismatch answer (spec 2017 A.2) ---
+
+SPEC_VECTOR = [
+    ("AccessKeyId", "testid"), ("Action", "GetOfficeConversionTask"), ("Format", "JSON"),
+    ("Project", "demo"), ("RegionId", "cn-beijing"), ("SignatureMethod", "HMAC-SHA1"),
+    ("SignatureNonce", "0f8c6a1e2b3d4c5e9a7b6c5d4e3f2a1b"), ("SignatureType", ""),
+    ("SignatureVersion", "1.0"), ("TaskId", "formatconvert-00000000-0000-4000-8000-000000000000"),
+    ("Timestamp", "2018-11-15T02:42:31Z"), ("Version", "2017-09-06"),
+]  # fmt: skip
+
+
+def test_rpc_vector_of_the_2017_spec() -> None:
+    sts = signature.rpc_string_to_sign("POST", SPEC_VECTOR)
+    assert sts.startswith("POST&%2F&AccessKeyId%3Dtestid%26Action%3DGetOfficeConversionTask")
+    assert "Timestamp%3D2018-11-15T02%253A42%253A31Z" in sts
+    assert (
+        signature.rpc_signature("testsecret", "POST", SPEC_VECTOR) == "ZKdOJRG/O+XQ1ECGZC+itkKSNa0="
+    )
+
+
+def test_rpc_mismatch_carries_the_string_to_sign_after_the_colon() -> None:
+    """aliyun-python-sdk-core 2.16 evaluates message.split(':')[1] and compares it with its
+    own StringToSign; it must be there, whole, however long the request."""
+    params = [*SPEC_VECTOR, ("Signature", "wrong"), ("SrcUri", "oss://b/" + "页" * 400)]
+    req = signature.SignedRequest("GET", "/", params, {}, b"")
+    with pytest.raises(ApiError) as info:
+        signature.verify_rpc(req, {"testid": "testsecret"}.get)
+    err = info.value
+    assert err.code == "SignatureDoesNotMatch" and err.status == 400
+    assert err.message.split(":")[1] == signature.rpc_string_to_sign("GET", params)
+    assert len(err.message) > 2000

@@ -195,9 +195,11 @@ def write_outputs(
 
     targets: list[uris.OssUri] = []
     sub_index = sheet_subindexes(export) if export and export.sheets else {}
+    # 2017 tasks number every output by its page in the document, spreadsheets too.
+    by_page = job.get("page_index") == "document"
     for n, (page, i) in enumerate(chosen, 1):
         sheet = export.sheets.get(page) if export else None
-        index = f"{sheet[0]}_{sub_index[page]}" if sheet else str(page)
+        index = f"{sheet[0]}_{sub_index[page]}" if sheet and not by_page else str(page)
         out = ctx.workdir / f"page-{n}.{target_type}"
         if target_type in IMAGE_TARGETS:
             pdf_render.render(

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
+
+import redis
 
 from imm_engine.notify.routes import Destination
 from imm_engine.notify.senders.base import Sender, failure
 from imm_engine.notify.webhook import Outcome, WebhookSender
 from imm_engine.notify.wrap import body_for
+
+if TYPE_CHECKING:
+    from imm_engine.state.keys import Keys
 
 log = logging.getLogger("imm_engine.notify")
 
@@ -38,8 +44,13 @@ class Wrapping:
             return failure(exc, started)
 
 
-def default_senders() -> dict[str, Sender]:
+def default_senders(
+    client: redis.Redis | None = None, keys: Keys | None = None
+) -> dict[str, Sender]:
+    """Every destination type's sender; `builtin_mns` (this server's own MNS topics) needs the
+    Redis the MNS service keeps its queues in, the dispatcher's."""
     from imm_engine.notify.senders.amqp import AmqpSender
+    from imm_engine.notify.senders.builtin_mns import BuiltinMnsSender
     from imm_engine.notify.senders.mns import MnsSender
     from imm_engine.notify.senders.mqtt import MqttSender
     from imm_engine.notify.senders.redis_stream import RedisStreamSender
@@ -53,4 +64,6 @@ def default_senders() -> dict[str, Sender]:
         "mns": MnsSender(),
         "rocketmq": RocketMqSender(),
     }
+    if client is not None and keys is not None:
+        senders["builtin_mns"] = BuiltinMnsSender(client, keys)
     return {kind: Wrapping(sender) for kind, sender in senders.items()}
