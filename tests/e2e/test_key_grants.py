@@ -18,6 +18,15 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from alibabacloud_tea_openapi import utils_models as om
 from alibabacloud_tea_openapi.exceptions import ClientException
+from aliyunsdkcore.acs_exception.exceptions import ServerException
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkimm.request.v20170906.DeleteProjectRequest import DeleteProjectRequest
+from aliyunsdkimm.request.v20170906.GetOfficeConversionTaskRequest import (
+    GetOfficeConversionTaskRequest,
+)
+from aliyunsdkimm.request.v20170906.GetProjectRequest import GetProjectRequest
+from aliyunsdkimm.request.v20170906.ListProjectsRequest import ListProjectsRequest
+from aliyunsdkimm.request.v20170906.PutProjectRequest import PutProjectRequest
 
 from tests.conftest import need, redis_available
 from tests.e2e.api_server import REDIS_URL, ApiServer, running
@@ -279,3 +288,49 @@ def test_an_unsigned_header_cannot_change_an_rpc_call(
 def test_rpc_calls_are_bounded_by_the_keys_grant_too(api: ApiServer, project_a: str) -> None:
     response = rpc(api, [("ProjectName", project_a)], {}, action="DeleteProject")
     assert (response.status_code, response.json()["Code"]) == (403, "Forbidden.RAM")
+
+
+def test_the_2017_api_is_bounded_by_the_same_grants(
+    api: ApiServer, a: Client, project_a: str, project_b: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key B through the unchanged 2017 SDK (aliyun-python-sdk-imm): A's project is 403 for
+    every action, B's own works, and ListProjects shows only B's projects."""
+    for proxy in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(proxy, raising=False)
+    old = AcsClient(KEY_B, SECRET_B, "cn-hangzhou")
+    old.add_endpoint("cn-hangzhou", "imm", f"127.0.0.1:{api.port}")
+    task_a = convert(a, project_a, "team-a")
+
+    def call(request: Any) -> dict[str, Any]:
+        return dict(json.loads(old.do_action_with_exception(request)))
+
+    def refused(request: Any) -> None:
+        with pytest.raises(ServerException) as info:
+            call(request)
+        assert (info.value.http_status, info.value.error_code) == (403, "Forbidden.RAM")
+
+    get, put, listing = GetProjectRequest(), PutProjectRequest(), ListProjectsRequest()
+    get.set_Project(project_a)
+    refused(get)
+    put.set_Project(name("a"))
+    refused(put)
+    task = GetOfficeConversionTaskRequest()
+    task.set_Project(project_a)
+    task.set_TaskId(task_a)
+    refused(task)
+    delete = DeleteProjectRequest()
+    delete.set_Project(project_a)
+    refused(delete)
+    assert role_of(a, project_a) == "TeamARole", "A's project is still there"
+    get.set_Project(project_b)
+    assert call(get)["Project"] == project_b
+    listing.set_MaxKeys(100)
+    names = {p["Project"] for p in call(listing)["Projects"]}
+    assert project_b in names and not any(n.startswith("team-a") for n in names)
