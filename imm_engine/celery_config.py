@@ -7,6 +7,7 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from imm_engine.settings import Settings
+from imm_engine.state import connection
 from imm_engine.state.keys import Keys
 
 
@@ -16,16 +17,23 @@ def task_name(task_type: str) -> str:
 
 
 def broker_url(settings: Settings) -> str:
-    url = settings.effective_broker_url
-    if url.startswith("unix://"):  # redis-py spelling -> kombu spelling
-        return "redis+socket://" + url[len("unix://") :]
-    return url
+    """The broker URL in kombu's spelling (`unix://` -> `redis+socket://`, Sentinel URLs ->
+    `sentinel://host:port;...`)."""
+    return connection.kombu_broker(settings.effective_broker_url, settings.redis_sentinel_password)[
+        0
+    ]
+
+
+def is_redis_broker(settings: Settings) -> bool:
+    return broker_url(settings).startswith(("redis", "sentinel"))
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     keys = Keys(settings.key_prefix)
-    transport: dict[str, Any] = {}
-    if broker_url(settings).startswith("redis"):
+    url, transport = connection.kombu_broker(
+        settings.effective_broker_url, settings.redis_sentinel_password
+    )
+    if is_redis_broker(settings):
         # Above the hard time limit: a task still running is never handed to another worker.
         transport["visibility_timeout"] = settings.visibility_timeout_s
         transport.update(restore_options(settings.visibility_timeout_s))
@@ -35,7 +43,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     # to the queue when its consumer's connection closes, and RabbitMQ's consumer_timeout
     # (30 min by default) is far above the hard time limit (docs/storage.md, "Broker").
     return {
-        "broker_url": broker_url(settings),
+        "broker_url": url,
         "broker_transport_options": transport,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 5,

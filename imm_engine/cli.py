@@ -137,7 +137,7 @@ def mns(settings: Settings) -> int:
 
     if refuse("mns", exposure.api_refusal(settings)):  # same keys, same exposure
         return 2
-    app = create_mns_app(settings, redis_client(settings.redis_url))
+    app = create_mns_app(settings, redis_client(settings))
     serve_http(app, settings.api_host, settings.mns_port)
     return 0
 
@@ -181,7 +181,7 @@ def notifier(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     dispatcher = Dispatcher(
-        redis_client(settings.redis_url),
+        redis_client(settings),
         Keys(settings.key_prefix),
         settings.notify_routes,
         max_attempts=settings.notify_max_attempts,
@@ -197,9 +197,7 @@ def replay_dead(settings: Settings) -> int:
     from imm_engine.notify.replay import replay_dead as replay
     from imm_engine.state.keys import Keys
 
-    count = replay(
-        redis_client(settings.redis_url), Keys(settings.key_prefix), log_ttl_s=settings.task_ttl_s
-    )
+    count = replay(redis_client(settings), Keys(settings.key_prefix), log_ttl_s=settings.task_ttl_s)
     print(f"imm-engine: {count} given-up deliveries queued again", flush=True)
     return 0
 

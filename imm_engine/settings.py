@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from imm_engine.notify.routes import Routes, parse_routes
+from imm_engine.state import connection
 from imm_engine.storage.config import StorageConfig, parse_storage_config
 
 DEFAULT_ACCESS_KEY_ID = "imm-local"
@@ -32,6 +33,13 @@ class Settings:
     #: Redis for task state (and the broker unless `broker_url` is set). Empty: none configured.
     redis_url: str = ""
     broker_url: str = ""
+    #: Password of the Sentinels of a `redis+sentinel://` URL (the URL's own password is the
+    #: data nodes'); imm_engine/state/connection.py.
+    redis_sentinel_password: str = ""
+    #: Replicas that must hold a new task before Create*Task answers (WAIT); -1: 1 on
+    #: Sentinel, 0 on a plain URL. docs/architecture.md, "Accepted means durable".
+    redis_wait_replicas: int = -1
+    redis_wait_timeout_ms: int = 1000
     #: Prefix of every Redis key and queue name, so several deployments can share one Redis.
     key_prefix: str = "imm"
     data_dir: Path = Path("var")
@@ -116,6 +124,13 @@ class Settings:
         return self.broker_url or self.redis_url
 
     @property
+    def durable_replicas(self) -> int:
+        """Replicas a new task must reach before Create*Task answers with its TaskId."""
+        if self.redis_wait_replicas >= 0:
+            return self.redis_wait_replicas
+        return 1 if connection.is_sentinel_url(self.redis_url) else 0
+
+    @property
     def concurrency(self) -> int:
         return self.worker_concurrency or os.cpu_count() or 1
 
@@ -145,8 +160,11 @@ class Settings:
         return cls(
             api_host=g.text("IMM_API_HOST", "127.0.0.1"),
             api_port=g.integer("IMM_API_PORT", 8080, 0, 65535),
-            redis_url=g.text("IMM_REDIS_URL", ""),
-            broker_url=g.text("IMM_BROKER_URL", ""),
+            redis_url=g.redis_url("IMM_REDIS_URL"),
+            broker_url=g.redis_url("IMM_BROKER_URL"),
+            redis_sentinel_password=g.text("IMM_REDIS_SENTINEL_PASSWORD", ""),
+            redis_wait_replicas=g.integer("IMM_REDIS_WAIT_REPLICAS", -1, -1, 16),
+            redis_wait_timeout_ms=g.integer("IMM_REDIS_WAIT_TIMEOUT", 1000, 1, 60_000),
             key_prefix=g.ident("IMM_KEY_PREFIX", "imm"),
             data_dir=data_dir,
             storage_root=Path(g.text("IMM_STORAGE_ROOT", str(data_dir / "storage"))),
@@ -275,6 +293,16 @@ class _Reader:
         value = self.text(name, default).lower()
         if value not in options:
             raise SettingsError(f"{name}={value!r}: choose one of {', '.join(options)}")
+        return value
+
+    def redis_url(self, name: str) -> str:
+        """A Redis URL (or, for the broker, any other URL kombu takes), checked if Sentinel."""
+        value = self.text(name, "")
+        if connection.is_sentinel_url(value):
+            try:
+                connection.parse(value)
+            except connection.RedisUrlError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
         return value
 
     def ident(self, name: str, default: str) -> str:

@@ -19,6 +19,7 @@ from celery.signals import task_failure, worker_process_init, worker_process_shu
 from imm_engine.celery_config import celery_config, task_name
 from imm_engine.metrics import server as metrics_server
 from imm_engine.settings import Settings
+from imm_engine.state import connection
 from imm_engine.state.keys import Keys
 from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
@@ -63,11 +64,11 @@ def deps() -> runner.Deps:
     """This process's store, storage and LibreOffice, created on first use after the fork."""
     global _deps
     if _deps is None:
-        client = redis.Redis.from_url(
+        client = connection.connect(
             settings.redis_url,
+            sentinel_password=settings.redis_sentinel_password,
             socket_timeout=30,
             socket_connect_timeout=5,
-            health_check_interval=30,
         )
         converter = Converter(
             binary=settings.soffice_path,
@@ -120,7 +121,11 @@ def _on_task_failure(
     if task_id is None or not isinstance(exception, TimeLimitExceeded):
         return
     if _main_deps is None:  # no LibreOffice here: only the store, to finish the record
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=30)
+        client = connection.connect(
+            settings.redis_url,
+            sentinel_password=settings.redis_sentinel_password,
+            socket_timeout=30,
+        )
         _main_deps = runner.Deps(
             settings=settings,
             store=TaskStore(client, keys, settings.task_ttl_s),

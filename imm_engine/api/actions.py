@@ -18,6 +18,7 @@ from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ImmError, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.params import Params
+from imm_engine.state.store import NotDurable
 from imm_engine.storage.guarded import check_uris
 from imm_engine.tasktypes import BY_ACTION, Submission, TaskTypeSpec
 from imm_engine.tasktypes.access import job_uris
@@ -68,8 +69,22 @@ def submit_task(
         with contextlib.suppress(ImmError, OSError, redis.RedisError):
             services.store.delete(rec)
         raise service_unavailable("the task queue cannot be reached; nothing was created") from exc
+    confirm_durable(services, rec)
     log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
     return rec
+
+
+def confirm_durable(services: Services, rec: TaskRecord) -> None:
+    """Answer with the TaskId only once the task would survive a failover (IMM_REDIS_WAIT_*)."""
+    try:
+        services.store.confirm(rec, services.durable_replicas, services.wait_timeout_ms)
+    except NotDurable as exc:
+        log.warning("%s; answering 503", exc)
+        with contextlib.suppress(ImmError, OSError, redis.RedisError):
+            services.store.delete(rec)
+        raise service_unavailable(
+            "the task could not be stored on a replica in time; retry the request"
+        ) from exc
 
 
 def get_task(services: Services, params: Params, request_id: str) -> dict[str, Any]:

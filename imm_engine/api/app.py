@@ -34,6 +34,7 @@ from imm_engine.mns.app import MnsEndpoint, mns_routes
 from imm_engine.notify.builtin_mns import BuiltinTopics
 from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
+from imm_engine.state import connection
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import TaskStore
@@ -47,15 +48,19 @@ KNOWN_ACTIONS = frozenset(ACTIONS) | frozenset(legacy2017.ACTIONS)
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
 
 
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+def redis_client(settings: Settings) -> redis.Redis:
+    """The API's (and the notifier's and the CLI's) client of IMM_REDIS_URL."""
+    return connection.connect(
+        settings.redis_url,
+        sentinel_password=settings.redis_sentinel_password,
+        socket_timeout=5,
+        socket_connect_timeout=2,
     )
 
 
 class ImmEndpoint:
     def __init__(self, settings: Settings) -> None:
-        client = redis_client(settings.redis_url)
+        client = redis_client(settings)
         keys = Keys(settings.key_prefix)
         self.settings = settings
         self.redis = client
@@ -72,6 +77,8 @@ class ImmEndpoint:
             ),
             projects=ProjectStore(client, keys),
             legacy_convert_wait_s=settings.legacy_convert_wait_s,
+            durable_replicas=settings.durable_replicas,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
         )
         self.default_projects_ready = False
 

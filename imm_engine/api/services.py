@@ -24,6 +24,9 @@ class Services:
     caller: Caller = NOBODY
     #: Longest wait of the 2017 synchronous ConvertOfficeFormat (IMM_LEGACY_CONVERT_WAIT).
     legacy_convert_wait_s: float = 8.0
+    #: Replicas a new task must reach before its TaskId is answered (0: no WAIT).
+    durable_replicas: int = 0
+    wait_timeout_ms: int = 1000
 
     def for_caller(self, caller: Caller) -> Services:
         return replace(self, caller=caller)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import redis
-
 from imm_engine.client.cli_route import CliStream
+from imm_engine.state import connection
 
 
 def event_content(message: str | bytes) -> dict[str, Any] | None:
@@ -29,7 +28,7 @@ def event_content(message: str | bytes) -> dict[str, Any] | None:
 class EventReader:
     def __init__(self, where: CliStream) -> None:
         self.where = where
-        self.client = redis.Redis.from_url(
+        self.client = connection.connect(
             where.url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10
         )
         self.last_id = "0-0"

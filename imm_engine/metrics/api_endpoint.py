@@ -25,11 +25,10 @@ log = logging.getLogger("imm_engine.metrics")
 
 def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry:
     """A registry of this app's Redis-backed gauges and of the API process's resource use."""
-    from imm_engine.celery_config import broker_url
     from imm_engine.tasktypes import TASK_TYPES
 
     keys = Keys(settings.key_prefix)
-    url = broker_url(settings)
+    url = settings.effective_broker_url
     same_redis = url == settings.redis_url
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
@@ -39,7 +38,12 @@ def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry
             task_types=[spec.task_type for spec in TASK_TYPES],
             queues=sorted({spec.queue for spec in TASK_TYPES}),
             ttl_s=settings.task_ttl_s,
-            broker=BrokerQueues(url, keys, client if same_redis else None),
+            broker=BrokerQueues(
+                url,
+                keys,
+                client if same_redis else None,
+                sentinel_password=settings.redis_sentinel_password,
+            ),
         )
     )
     ProcessCollector(namespace="imm_api", registry=registry)

@@ -29,6 +29,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from imm_engine.models import TaskStatus
+from imm_engine.state import connection
 from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 from imm_engine.state.task_index import STATUSES, type_of
@@ -228,14 +229,22 @@ class BrokerQueues:
     """Lengths of the Celery queues: LLEN of kombu's Redis lists, or (RabbitMQ) a passive
     queue declaration. `queues` are the short names (office, files, media)."""
 
-    def __init__(self, broker_url: str, keys: Keys, client: redis.Redis | None = None) -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        keys: Keys,
+        client: redis.Redis | None = None,
+        *,
+        sentinel_password: str = "",
+    ) -> None:
         self.url = broker_url
         self.keys = keys
         self.redis: Any = client
         self.is_redis = broker_url.startswith(("redis", "unix"))
         if self.is_redis and self.redis is None:
-            self.redis = redis.Redis.from_url(
+            self.redis = connection.connect(
                 broker_url.replace("redis+socket://", "unix://"),
+                sentinel_password=sentinel_password,
                 socket_timeout=5,
                 socket_connect_timeout=2,
             )

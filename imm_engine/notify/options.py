@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from imm_engine.state import connection
+
 
 @dataclass(frozen=True)
 class RedisStreamOptions:
@@ -140,6 +142,12 @@ class _Reader:
     def url(self, key: str, schemes: tuple[str, ...]) -> str:
         value = self.required(key, secret=True)
         parts = urlsplit(value)
+        if "redis+sentinel" in schemes and connection.is_sentinel_url(value):
+            try:
+                connection.parse(value)
+            except connection.RedisUrlError as exc:
+                raise self.fail(f"'{key}': {exc}") from None
+            return value
         if parts.scheme not in schemes or not parts.hostname:
             shown = " or ".join(f"{s}://" for s in schemes)
             raise self.fail(f"'{key}' must be a {shown} URL with a host")
@@ -148,7 +156,7 @@ class _Reader:
 
 def _redis_stream(r: _Reader) -> RedisStreamOptions:
     return RedisStreamOptions(
-        url=r.url("url", ("redis", "rediss", "unix")),
+        url=r.url("url", ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")),
         stream=r.required("stream"),
         maxlen=r.integer("maxlen", 0, 0, 10**9),
     )

@@ -69,6 +69,16 @@ class Keys:
         base = f"{self.prefix}:project:{project}:tasks:{family}"
         return f"{base}:{dimension}:{value}" if dimension else base
 
+    def task_tags(self, project: str) -> str:
+        """Hash: TaskId -> the tags JSON of each tagged task of a project, so the tag indexes
+        of a task can be trimmed after its record expired (imm_engine/state/task_index.py)."""
+        return f"{self.prefix}:project:{project}:tasks:tags"
+
+    def task_tags_ready(self, project: str) -> str:
+        """String: set once every task of the project is in its tag indexes (tasks created
+        before tags were indexed are added by the first TagSelector listing)."""
+        return f"{self.prefix}:project:{project}:tasks:tags:ready"
+
     def project_record(self, project: str) -> str:
         """Hash: one project (CreateProject's fields)."""
         return f"{self.prefix}:project:{project}"

@@ -33,8 +33,9 @@ for i = 0, n - 1 do
   redis.call('XADD', KEYS[2], '*', 'task_id', ARGV[8], 'event_id', ARGV[9],
              'destination', ARGV[10 + i * 2], 'body', ARGV[11 + i * 2], 'attempt', '0')
 end
--- ListTasks indexes (imm_engine/state/task_index.py), when KEYS[3..10] are given: out of the
--- Running sets, into the final status's, with the end time as the end score.
+-- ListTasks indexes (imm_engine/state/task_index.py), when KEYS[3..] are given: out of the
+-- Running sets (3..5), into the final status's (6..8), with the end time as the score of every
+-- end-sorted set (8..: the status's, all, the type's, then the task's tag sets).
 if #KEYS >= 10 then
   local id = ARGV[8]
   local start_ms = math.floor(tonumber(redis.call('HGET', KEYS[1], 'start_ts') or '0') * 1000)
@@ -43,8 +44,8 @@ if #KEYS >= 10 then
   for i = 3, 5 do redis.call('ZREM', KEYS[i], id) end
   redis.call('ZADD', KEYS[6], 0, id)
   redis.call('ZADD', KEYS[7], start_ms, id)
-  for i = 8, 10 do redis.call('ZADD', KEYS[i], end_ms, id) end
-  for i = 6, 10 do
+  for i = 8, #KEYS do redis.call('ZADD', KEYS[i], end_ms, id) end
+  for i = 6, #KEYS do
     local kttl = redis.call('PTTL', KEYS[i])
     if ttl > 0 and (kttl == -1 or (kttl >= 0 and kttl < ttl)) then
       redis.call('PEXPIRE', KEYS[i], ttl)
@@ -62,6 +63,10 @@ if redis.call('HGET', KEYS[1], 'status') ~= 'Running' then return 0 end
 redis.call('HSET', KEYS[1], 'progress', ARGV[1])
 return 1
 """
+
+
+class NotDurable(Exception):
+    """A write was not acknowledged by enough replicas to survive a failover."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,28 @@ class TaskStore:
             with contextlib.suppress(redis.RedisError):
                 self.index.trim(rec.project, time.time())
 
+    def confirm(self, rec: TaskRecord, replicas: int, timeout_ms: int) -> None:
+        """Return once `replicas` replicas hold the record and everything written before
+        (the broker message included: replication is one ordered stream); NotDurable if they
+        do not within `timeout_ms`, or the record is not on the master any more.
+
+        WAIT counts the replicas that acknowledged this connection's last write, so the last
+        write must come after the message: re-setting the record's expiry (same value) is one.
+        """
+        if replicas <= 0:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        pipe.expireat(self.keys.task(rec.task_id), int(rec.start_ts + self.ttl_s))
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        present, acked = pipe.execute()
+        if not present:
+            raise NotDurable(f"task {rec.task_id}: the record is not on the master")
+        if int(acked) < replicas:
+            raise NotDurable(
+                f"task {rec.task_id}: {acked} of {replicas} replicas acknowledged "
+                f"within {timeout_ms} ms"
+            )
+
     def create_many(self, records: Sequence[TaskRecord], batch: int = 500) -> None:
         """Write many records, `batch` per round trip (imports, tests)."""
         for i in range(0, len(records), batch):
@@ -111,7 +138,7 @@ class TaskStore:
         pipe = self.r.pipeline(transaction=True)
         pipe.delete(self.keys.task(rec.task_id))
         pipe.zrem(self.keys.project_index(rec.project), rec.task_id)
-        self.index.remove(pipe, rec.project, [rec.task_id])
+        self.index.remove(pipe, rec.project, [rec.task_id], [rec.tags])
         pipe.execute()
 
     def get(self, task_id: str) -> TaskRecord | None:

@@ -7,17 +7,23 @@ Every task of a project is in three families of sorted sets, one per ListTasks s
 - `end`: scored by end time in ms; a running task is scored `RUNNING_BASE + start ms`, so it
   sorts after every finished task, in start order (`Sort=EndTime`).
 
-Each family has one set of all the project's tasks, one per task type (`type:<TaskType>`)
-and one per status (`status:<Status>`). `TaskStore.create` adds a task to all nine sets in the
-same transaction as its record; the finish script moves it from the Running sets to those of
-its final status and sets its end score, in the same step as the final status. A page is read
-by walking the narrowest set that covers a filter (a status, else a single task type, else
-all) in rank order, reading each candidate's record and keeping those that pass every filter:
-the record decides, the index only narrows. An id whose record is gone is skipped.
+Each family has one set of all the project's tasks, one per task type (`type:<TaskType>`), one
+per status (`status:<Status>`), and, for each tag a task has, one per tag key (`tagkey:<key>`,
+for TagSelector's `key`) and one per tag key and value (`tag:["key","value"]`, the value as
+TagSelector compares it, for `key=value`). `TaskStore.create` adds a task to all its sets in the
+same transaction as its record; the finish script moves it from the Running sets to those of its
+final status and sets its end score, in the same step as the final status. A page is read by
+walking the smallest set that covers a filter (a status, a single task type, a tag key or a tag
+value, else all; `!=` and `!key` cannot narrow) in rank order, reading each candidate's record
+and keeping those that pass every filter: the record decides, the index only narrows. An id
+whose record is gone is skipped.
 
 Records expire `task_ttl` after their start; the index entries of expired tasks are removed
 when the project is next listed (`trim`: every id scored below the cutoff in the start index,
-removed from all nine sets of its type), and every set expires with its newest record.
+removed from all nine sets of its type and, through the project's `tags` hash that keeps each
+tagged task's tags past its record, from its tag sets), and every set expires with its newest
+record. Tasks created before tags were indexed are added to the tag sets by the project's first
+TagSelector listing (`ensure_tags_indexed`), once.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import redis
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
-from imm_engine.task_query import Cursor, TagCondition, TaskQuery
+from imm_engine.task_query import Cursor, TagCondition, TaskQuery, tag_text
 
 FAMILIES = ("id", "start", "end")
 SORT_FAMILY = {"TaskId": "id", "StartTime": "start", "EndTime": "end"}
@@ -42,6 +48,7 @@ STATUSES = (TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 #: End score of a running task: above every real end time in ms (until the year 33658).
 RUNNING_BASE = 10**15
 TRIM_BATCH = 1000
+BACKFILL_BATCH = 1000
 TRIM_MAX_BATCHES = 20
 #: Slack of the script's time checks (seconds): it only has to keep every possible match;
 #: the exact check (in whole microseconds) is `TaskQuery.matches`.
@@ -133,6 +140,8 @@ class TaskIndex:
         self.ttl_s = ttl_s
         self.extend_ttl = client.register_script(EXTEND_TTL)
         self.prefilter = client.register_script(PREFILTER)
+        #: Projects whose tasks are all in the tag sets (ensure_tags_indexed), in this process.
+        self._tags_ready: set[str] = set()
 
     # --- keys ---------------------------------------------------------------------------
 
@@ -148,13 +157,22 @@ class TaskIndex:
             out.extend(self.key(project, family, "status", s) for s in STATUSES)
         return out
 
+    def tag_keys(self, project: str, tags: dict[str, Any], families: Sequence[str]) -> list[str]:
+        """The tag sets of a task with these tags, in these families."""
+        out = []
+        for family in families:
+            for name, value in tags.items():
+                out.append(self.key(project, family, "tagkey", name))
+                out.append(self.key(project, family, "tag", tag_member(name, tag_text(value))))
+        return out
+
     def finish_keys(self, rec: TaskRecord, status: str) -> list[str]:
-        """KEYS[3..10] of the finish script (imm_engine/state/store.py `_FINISH`)."""
+        """KEYS[3..] of the finish script (imm_engine/state/store.py `_FINISH`)."""
         p = rec.project
         running = [self.key(p, f, "status", TaskStatus.RUNNING) for f in ("id", "start", "end")]
         final = [self.key(p, f, "status", status) for f in ("id", "start", "end")]
         ends = [self.key(p, "end"), self.key(p, "end", "type", rec.task_type)]
-        return [*running, *final, *ends]
+        return [*running, *final, *ends, *self.tag_keys(p, rec.tags, ("end",))]
 
     # --- writing ------------------------------------------------------------------------
 
@@ -170,17 +188,54 @@ class TaskIndex:
             ):
                 pipe.zadd(key, {rec.task_id: score})
                 written.append(key)
+            for key in self.tag_keys(rec.project, rec.tags, (family,)):
+                pipe.zadd(key, {rec.task_id: score})
+                written.append(key)
+        if rec.tags:
+            tags_key = self.keys.task_tags(rec.project)
+            pipe.hset(tags_key, rec.task_id, json.dumps(rec.tags, ensure_ascii=False))
+            written.append(tags_key)
         ttl_ms = math.ceil((rec.start_ts + self.ttl_s) * 1000 - _now_ms())
         if ttl_ms > 0:
             self.extend_ttl(keys=written, args=[ttl_ms], client=pipe)
 
-    def remove(self, pipe: Any, project: str, task_ids: Sequence[str]) -> None:
+    def remove(
+        self,
+        pipe: Any,
+        project: str,
+        task_ids: Sequence[str],
+        tags: Sequence[dict[str, Any] | None] = (),
+    ) -> None:
+        """Queue on `pipe` the removal of the tasks from every set; `tags[i]` are the tags of
+        `task_ids[i]` (None: read from the project's tags hash by the caller)."""
         by_type: dict[str, list[str]] = {}
         for task_id in task_ids:
             by_type.setdefault(type_of(task_id), []).append(task_id)
         for task_type, ids in by_type.items():
             for key in self.keys_of(project, task_type):
                 pipe.zrem(key, *ids)
+        by_key: dict[str, list[str]] = {}
+        for task_id, task_tags in zip(task_ids, tags, strict=False):
+            for key in self.tag_keys(project, task_tags or {}, FAMILIES):
+                by_key.setdefault(key, []).append(task_id)
+        for key, ids in by_key.items():
+            pipe.zrem(key, *ids)
+        if task_ids:
+            pipe.hdel(self.keys.task_tags(project), *task_ids)
+
+    def stored_tags(self, project: str, task_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The tags kept for these tasks in the project's tags hash (None: untagged)."""
+        if not task_ids:
+            return []
+        raw = self.r.hmget(self.keys.task_tags(project), list(task_ids))
+        out: list[dict[str, Any] | None] = []
+        for value in raw:
+            try:
+                decoded = json.loads(value) if value else None
+            except ValueError:
+                decoded = None
+            out.append(decoded if isinstance(decoded, dict) else None)
+        return out
 
     def trim(self, project: str, now: float) -> int:
         """Remove the entries of tasks that started more than `ttl` ago; returns how many.
@@ -197,7 +252,7 @@ class TaskIndex:
             if not ids:
                 return removed
             pipe = self.r.pipeline(transaction=True)
-            self.remove(pipe, project, ids)
+            self.remove(pipe, project, ids, self.stored_tags(project, ids))
             pipe.execute()
             removed += len(ids)
             if len(ids) < TRIM_BATCH:
@@ -207,14 +262,73 @@ class TaskIndex:
     def drop_project(self, project: str, task_types: Sequence[str]) -> None:
         """Delete the project's index sets (DeleteProject); those of other types expire."""
         names = {k for t in task_types for k in self.keys_of(project, t)}
-        if names:
-            self.r.delete(*names)
+        tags_key = self.keys.task_tags(project)
+        for _, value in self.r.hscan_iter(tags_key, count=1000):
+            try:
+                tags = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(tags, dict):
+                names.update(self.tag_keys(project, tags, FAMILIES))
+        names.update((tags_key, self.keys.task_tags_ready(project)))
+        names_list = sorted(names)
+        for i in range(0, len(names_list), 1000):
+            self.r.delete(*names_list[i : i + 1000])
+        self._tags_ready.discard(project)
+
+    def ensure_tags_indexed(self, project: str) -> int:
+        """Add the project's tasks created before tags were indexed to the tag sets, once;
+        returns how many tagged tasks were looked at (0 when it was done before).
+
+        ZADD NX: a set entry written meanwhile by a create or a finish is newer, and kept."""
+        if project in self._tags_ready:
+            return 0
+        ready_key = self.keys.task_tags_ready(project)
+        if self.r.exists(ready_key):
+            self._tags_ready.add(project)
+            return 0
+        start_all = self.key(project, "start")
+        seen = 0
+        pos = 0
+        while True:
+            ids = [_s(m) for m in self.r.zrange(start_all, pos, pos + BACKFILL_BATCH - 1)]
+            if not ids:
+                break
+            pipe = self.r.pipeline(transaction=False)
+            for task_id in ids:
+                pipe.hmget(self.keys.task(task_id), ["start_ts", "end_ts", "tags"])
+            writes = self.r.pipeline(transaction=False)
+            for task_id, (start, end, tags_json) in zip(ids, pipe.execute(), strict=True):
+                tags = json.loads(tags_json) if tags_json else {}
+                if not isinstance(tags, dict) or not tags:
+                    continue
+                seen += 1
+                start_ts = float(start or 0)
+                end_ts = float(end or 0)
+                scores = {
+                    "id": 0,
+                    "start": start_ms(start_ts),
+                    "end": start_ms(end_ts) if end_ts else RUNNING_BASE + start_ms(start_ts),
+                }
+                for family, score in scores.items():
+                    for key in self.tag_keys(project, tags, (family,)):
+                        writes.zadd(key, {task_id: score}, nx=True)
+                writes.hsetnx(self.keys.task_tags(project), task_id, _s(tags_json))
+            writes.execute()
+            pos += len(ids)
+            if len(ids) < BACKFILL_BATCH:
+                break
+        self.r.set(ready_key, "1")
+        self._tags_ready.add(project)
+        return seen
 
     # --- reading ------------------------------------------------------------------------
 
     def page(self, project: str, query: TaskQuery, not_before: float = 0.0) -> Page:
         """One page of `query`, of tasks that started at or after `not_before`."""
         family = SORT_FAMILY[query.sort]
+        if any(c.op in ("eq", "has") for c in query.tags):
+            self.ensure_tags_indexed(project)
         key = self._narrowest(project, family, query)
         lo, hi = _bounds(family, query, not_before)
         wanted = query.max_results + 1  # one more, to know whether there is a next page
@@ -245,6 +359,11 @@ class TaskIndex:
             covering.append(self.key(project, family, "status", query.status))
         if query.task_types is not None and len(query.task_types) == 1:
             covering.append(self.key(project, family, "type", next(iter(query.task_types))))
+        for cond in query.tags:
+            if cond.op == "eq":
+                covering.append(self.key(project, family, "tag", tag_member(cond.key, cond.value)))
+            elif cond.op == "has":
+                covering.append(self.key(project, family, "tagkey", cond.key))
         if not covering:
             return self.key(project, family)
         if len(covering) == 1:
@@ -353,6 +472,11 @@ class TaskIndex:
             ties = self.r.zrangebyscore(key, score, score)
             before += sum(1 for m in ties if _s(m) <= cursor.task_id)
         return max(pos, before)
+
+
+def tag_member(key: str, value_text: str) -> str:
+    """The `value` part of a tag value set's name: a JSON pair, so any key and value fit."""
+    return json.dumps([key, value_text], ensure_ascii=False, separators=(",", ":"))
 
 
 def _prefilter_args(query: TaskQuery, not_before: float) -> list[str]:

@@ -17,6 +17,7 @@ from imm_engine.notify.options import RedisStreamOptions
 from imm_engine.notify.routes import Destination
 from imm_engine.notify.senders.base import elapsed_ms, failure
 from imm_engine.notify.webhook import Outcome
+from imm_engine.state import connection
 
 #: Replies that retrying with the same configuration cannot fix.
 PERMANENT_REPLIES = ("WRONGTYPE", "NOPERM", "NOAUTH", "WRONGPASS")
@@ -31,11 +32,10 @@ class RedisStreamSender:
         with self._lock:
             client = self._clients.get(dest.name)
             if client is None:
-                client = redis.Redis.from_url(
+                client = connection.connect(
                     opts.url,
                     socket_timeout=dest.timeout_s,
                     socket_connect_timeout=dest.timeout_s,
-                    health_check_interval=30,
                 )
                 self._clients[dest.name] = client
             return client
