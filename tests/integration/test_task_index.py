@@ -302,3 +302,93 @@ def test_tag_selectors_with_every_kind_of_value(store: TaskStore, selector: str)
     assert list_all(store, tag_selector=selector, max_results=3)[0] == want
     if selector not in ("!t", "t!=x", "k=x"):
         assert want, "the selector matches something"
+
+
+def tag_members(store: TaskStore) -> set[str]:
+    """Every TaskId in any of the project's tag sets."""
+    out: set[str] = set()
+    pattern = f"{store.keys.prefix}:project:{PROJECT}:tasks:*:tag*"
+    for key in store.r.scan_iter(pattern):
+        if store.r.type(key) == b"zset":
+            out |= {m.decode() for m in store.r.zrange(key, 0, -1)}
+    return out
+
+
+@pytest.mark.parametrize("sort", ["TaskId", "StartTime", "EndTime"])
+def test_a_tag_filter_walks_the_tag_set(
+    store: TaskStore, records: list[TaskRecord], sort: str
+) -> None:
+    family = {"TaskId": "id", "StartTime": "start", "EndTime": "end"}[sort]
+    q = query(tag_selector="n=2,batch", sort=sort)
+    chosen = store.index._narrowest(PROJECT, family, q)
+    assert chosen == store.index.key(PROJECT, family, "tag", '["n","2"]')
+    assert store.r.zcard(chosen) == sum(1 for r in records if r.tags["n"] == 2)
+    # The !key and != conditions cannot narrow: the project's set is walked.
+    assert store.index._narrowest(PROJECT, family, query(tag_selector="!n,batch!=a")) == (
+        store.index.key(PROJECT, family)
+    )
+
+
+def test_finishing_gives_the_tag_sets_the_end_time(store: TaskStore) -> None:
+    rec = make(random.Random(8), time.time(), status=TaskStatus.RUNNING, tags={"k": "v"})
+    store.create(rec)
+    end_set = store.index.key(PROJECT, "end", "tag", '["k","v"]')
+    assert store.r.zscore(end_set, rec.task_id) >= RUNNING_BASE
+    assert store.finish(rec, TaskStatus.SUCCEEDED)
+    assert store.r.zscore(end_set, rec.task_id) < RUNNING_BASE
+    assert list_all(store, tag_selector="k=v", sort="EndTime", status="Succeeded")[0] == [
+        rec.task_id
+    ]
+
+
+def test_tag_sets_are_trimmed_with_the_records(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    keys = Keys(f"immtest{uuid.uuid4().hex[:8]}")
+    store = TaskStore(client, keys, ttl_s=60)
+    try:
+        rng = random.Random(9)
+        now = time.time()
+        old = [
+            make(rng, now, start_ts=now - 57, tags={"u": f"user{i}", "b": "x"}) for i in range(8)
+        ]
+        new = [make(rng, now, start_ts=now, tags={"b": "x"}) for _ in range(3)]
+        store.create_many(old + new)
+        assert tag_members(store) == {r.task_id for r in old + new}
+        time.sleep(max(0.0, now + 4 - time.time()))  # the old records expire by now + 3
+        assert all(store.get(r.task_id) is None for r in old)
+        assert store.index.trim(PROJECT, time.time()) == 8
+        assert tag_members(store) == {r.task_id for r in new}
+        assert client.hlen(keys.task_tags(PROJECT)) == 3
+        # A tag value only expired tasks had leaves no set behind.
+        assert not list(client.scan_iter(f"{keys.prefix}*user*"))
+    finally:
+        for key in client.scan_iter(f"{keys.prefix}*"):
+            client.delete(key)
+
+
+def test_tasks_created_before_tags_were_indexed_are_found(store: TaskStore) -> None:
+    rng = random.Random(10)
+    now = time.time()
+    recs = [make(rng, now, tags={"batch": rng.choice("ab"), "n": i % 4}) for i in range(120)]
+    store.create_many(recs)
+    done = [r for r in recs if r.status != TaskStatus.RUNNING]
+    # What an older version wrote: no tag sets, no tags hash, no ready marker.
+    for key in store.r.scan_iter(f"{store.keys.prefix}:project:{PROJECT}:tasks:*tag*"):
+        store.r.delete(key)
+    assert tag_members(store) == set()
+    store.index._tags_ready.clear()
+    for sort in ("TaskId", "EndTime"):
+        ids, _ = list_all(store, tag_selector="batch=a,n=1", sort=sort, max_results=5)
+        assert ids == expected(
+            recs, sort, "asc", lambda r: r.tags["batch"] == "a" and r.tags["n"] == 1
+        )
+    assert tag_members(store) == {r.task_id for r in recs}
+    assert store.r.hlen(store.keys.task_tags(PROJECT)) == len(recs)
+    assert store.r.get(store.keys.task_tags_ready(PROJECT)) == b"1"
+    # Once: a second process does not walk the project again.
+    other = TaskStore(store.r, store.keys, store.ttl_s)
+    assert other.index.ensure_tags_indexed(PROJECT) == 0
+    assert done  # finished ones got their end score from the record
+    rec = done[0]
+    end = store.r.zscore(store.index.key(PROJECT, "end", "tagkey", "batch"), rec.task_id)
+    assert end == int(rec.end_ts * 1000)
