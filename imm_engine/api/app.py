@@ -136,15 +136,17 @@ class ImmEndpoint:
         ) as exc:
             log.warning("backend unavailable: %s", exc)
             raise service_unavailable("the task store cannot be reached") from exc
+        except redis.exceptions.ResponseError as exc:
+            if not connection.refused_for_replication(exc):
+                log.exception("request %s failed", request_id)
+                raise _internal_error() from exc
+            log.warning("backend unavailable: %s", exc)
+            raise service_unavailable("the task store has too few replicas") from exc
         except ApiError:
             raise
         except Exception as exc:
             log.exception("request %s failed", request_id)
-            raise ApiError(
-                "InternalError",
-                "The request processing has failed due to some unknown error.",
-                500,
-            ) from exc
+            raise _internal_error() from exc
 
     def caller(self, key_id: str) -> Caller:
         """The signing key and its grant (IMM_STORAGE_CONFIG "keys", checked at start)."""
@@ -184,6 +186,12 @@ class ImmEndpoint:
 def default_project(name: str) -> Project:
     now = time.time()
     return Project(name=name, create_ts=now, update_ts=now, description="IMM_DEFAULT_PROJECTS")
+
+
+def _internal_error() -> ApiError:
+    return ApiError(
+        "InternalError", "The request processing has failed due to some unknown error.", 500
+    )
 
 
 def _too_large(limit: int) -> ApiError:

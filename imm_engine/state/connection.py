@@ -189,6 +189,11 @@ def connect(
     return client
 
 
+def refused_for_replication(exc: Exception) -> bool:
+    """A write refused because the master has too few replicas (`min-replicas-to-write`)."""
+    return isinstance(exc, redis.exceptions.ResponseError) and "NOREPLICAS" in str(exc)
+
+
 def kombu_broker(url: str, sentinel_password: str = "") -> tuple[str, dict[str, Any]]:
     """kombu's spelling of a broker URL, and the transport options it needs.
 
