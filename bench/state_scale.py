@@ -129,7 +129,7 @@ def run(sizes: list[int], repeat: int) -> list[SizeResult]:
             started = time.monotonic()
             while written < size:
                 n = min(20_000, size - written)
-                store.create_many([_record(rng, now, written + i, size) for i in range(n)])
+                bulk_write(client, store, [_record(rng, now, written + i) for i in range(n)])
                 written += n
                 progress(f"{written} tasks written")
             write_s = time.monotonic() - started
@@ -160,7 +160,32 @@ def _wait_ready(client: Any) -> None:
             time.sleep(0.05)
 
 
-def _record(rng: random.Random, now: float, i: int, size: int) -> Any:
+def bulk_write(client: Any, store: Any, records: list[Any]) -> None:
+    """What `TaskStore.create_many` writes (the records, `TaskIndex.entries`, the tags hash),
+    with one ZADD per index set for the whole batch: about 20 times faster in Python."""
+    from collections import defaultdict
+
+    zadds: dict[str, dict[str, int]] = defaultdict(dict)
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    pipe = client.pipeline(transaction=False)
+    for rec in records:
+        key = store.keys.task(rec.task_id)
+        pipe.hset(key, mapping=rec.to_fields())
+        pipe.expireat(key, int(rec.start_ts + store.ttl_s))
+        for index_key, score in store.index.entries(rec):
+            zadds[index_key][rec.task_id] = score
+        if rec.tags:
+            tags[store.keys.task_tags(rec.project)][rec.task_id] = json.dumps(rec.tags)
+    for index_key, members in zadds.items():
+        pipe.zadd(index_key, members)
+        pipe.expire(index_key, store.ttl_s)
+    for tags_key, mapping in tags.items():
+        pipe.hset(tags_key, mapping=mapping)
+        pipe.expire(tags_key, store.ttl_s)
+    pipe.execute()
+
+
+def _record(rng: random.Random, now: float, i: int) -> Any:
     from imm_engine.models import TaskRecord, TaskStatus
 
     task_type = _pick(rng, TYPES)

@@ -175,21 +175,26 @@ class TaskIndex:
 
     # --- writing ------------------------------------------------------------------------
 
-    def add(self, pipe: Any, rec: TaskRecord) -> None:
-        """Queue on `pipe` the commands that index `rec` in its current state."""
+    def entries(self, rec: TaskRecord) -> list[tuple[str, int]]:
+        """(sorted set, score) of every index entry of `rec` in its current state."""
         scores = {"id": 0, "start": start_ms(rec.start_ts), "end": end_score(rec)}
-        written = []
+        out = []
         for family, score in scores.items():
             for key in (
                 self.key(rec.project, family),
                 self.key(rec.project, family, "type", rec.task_type),
                 self.key(rec.project, family, "status", rec.status),
+                *self.tag_keys(rec.project, rec.tags, (family,)),
             ):
-                pipe.zadd(key, {rec.task_id: score})
-                written.append(key)
-            for key in self.tag_keys(rec.project, rec.tags, (family,)):
-                pipe.zadd(key, {rec.task_id: score})
-                written.append(key)
+                out.append((key, score))
+        return out
+
+    def add(self, pipe: Any, rec: TaskRecord) -> None:
+        """Queue on `pipe` the commands that index `rec` in its current state."""
+        written = []
+        for key, score in self.entries(rec):
+            pipe.zadd(key, {rec.task_id: score})
+            written.append(key)
         if rec.tags:
             tags_key = self.keys.task_tags(rec.project)
             pipe.hset(tags_key, rec.task_id, json.dumps(rec.tags, ensure_ascii=False))
