@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTHON ?= $(shell for p in python3.11 python3 /usr/bin/python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys,sysconfig; sys.exit(not (sys.version_info[:2]==(3,11) and sysconfig.get_config_var("Py_ENABLE_SHARED")))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: up test test-containers deps install lint typecheck bench clean soak
+.PHONY: up test test-containers deps install lint typecheck bench clean soak failover
 
 up: install
 	@$(BIN)/imm-engine up
@@ -45,6 +45,9 @@ bench: install
 
 soak: install
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+failover: install
+	$(BIN)/python -m bench.failover $(FAILOVER_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
