@@ -27,6 +27,7 @@ from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
 from imm_engine.client.commands import add_client_parsers, run_client
 from imm_engine.processes import ProcessGroup, child_env, python_argv
 from imm_engine.settings import Settings, SettingsError
+from imm_engine.state import connection
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,6 +291,7 @@ def add_cli_route(settings: Settings, redis_url: str, env: dict[str, str]) -> No
     from imm_engine.client.sdk import default_endpoint
 
     routes, prefix = settings.notify_routes, settings.key_prefix
+    redis_url = connection.with_sentinel_password(redis_url, settings.redis_sentinel_password)
     topics = cli_route.topics_with_cli_route(
         os.environ.get("IMM_NOTIFY_TOPICS"), routes, redis_url, prefix
     )

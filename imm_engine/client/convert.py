@@ -30,6 +30,7 @@ from imm_engine.client.sdk import ApiRefused, build_client, call, check_reachabl
 from imm_engine.client.state import TERMINAL, Output, TaskState
 from imm_engine.client.stream import EventReader
 from imm_engine.settings import Settings
+from imm_engine.state import connection
 from imm_engine.storage import open_store
 from imm_engine.storage.base import ObjectStore, StorageError
 from imm_engine.storage.local import LocalStore
@@ -65,7 +66,8 @@ def find_stream(settings: Settings, endpoint: str) -> CliStream | None:
     doc = read_runtime(settings.data_dir)
     if doc.get("endpoint") == endpoint:
         return stream_from_document(doc)
-    return effective_stream(settings.notify_routes, settings.redis_url, settings.key_prefix)
+    url = connection.with_sentinel_password(settings.redis_url, settings.redis_sentinel_password)
+    return effective_stream(settings.notify_routes, url, settings.key_prefix)
 
 
 class Run:

@@ -189,6 +189,15 @@ def connect(
     return client
 
 
+def with_sentinel_password(url: str, sentinel_password: str) -> str:
+    """`url` carrying the Sentinels' password in its query, for a URL handed to another
+    process or destination (the CLI's event stream); other URLs are returned as they are."""
+    if not sentinel_password or not is_sentinel_url(url) or "sentinel_password=" in url:
+        return url
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}sentinel_password={quote(sentinel_password, safe='')}"
+
+
 def refused_for_replication(exc: Exception) -> bool:
     """A write refused because the master has too few replicas (`min-replicas-to-write`)."""
     return isinstance(exc, redis.exceptions.ResponseError) and "NOREPLICAS" in str(exc)
@@ -229,4 +238,5 @@ __all__ = [
     "kombu_broker",
     "parse",
     "redacted",
+    "with_sentinel_password",
 ]

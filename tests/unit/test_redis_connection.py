@@ -9,7 +9,13 @@ import pytest
 from imm_engine.celery_config import celery_config
 from imm_engine.notify.routes import parse_routes
 from imm_engine.settings import Settings, SettingsError
-from imm_engine.state.connection import RedisTarget, RedisUrlError, kombu_broker, parse
+from imm_engine.state.connection import (
+    RedisTarget,
+    RedisUrlError,
+    kombu_broker,
+    parse,
+    with_sentinel_password,
+)
 
 # fmt: off
 GOOD: list[tuple[str, str, RedisTarget]] = [
@@ -134,3 +140,21 @@ def test_a_redis_stream_destination_may_be_on_sentinel() -> None:
     assert dest.options.url == url  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="master name is missing"):
         parse_routes({"t": {"type": "redis_stream", "url": "redis+sentinel://s1", "stream": "e"}})
+
+
+@pytest.mark.parametrize(
+    ("url", "password", "want"),
+    [
+        ("redis://r/0", "x", "redis://r/0"),
+        ("redis+sentinel://s:1/m", "", "redis+sentinel://s:1/m"),
+        ("redis+sentinel://s:1/m", "p w", "redis+sentinel://s:1/m?sentinel_password=p%20w"),
+        (
+            "redis+sentinel://s:1/m?sentinel_password=a",
+            "b",
+            "redis+sentinel://s:1/m?sentinel_password=a",
+        ),
+    ],
+)
+def test_with_sentinel_password(url: str, password: str, want: str) -> None:
+    assert with_sentinel_password(url, password) == want
+    assert parse(want).sentinel_password == (parse(url, password).sentinel_password)
