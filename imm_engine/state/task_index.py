@@ -8,13 +8,13 @@ Every task of a project is in three families of sorted sets, one per ListTasks s
   sorts after every finished task, in start order (`Sort=EndTime`).
 
 Each family has one set of all the project's tasks, one per task type (`type:<TaskType>`), one
-per status (`status:<Status>`), and one per tag key and value a task has (`tag:["key","value"]`,
-the value as TagSelector compares it). `TaskStore.create` adds a task to all its sets in the
+per status (`status:<Status>`), and, for each tag a task has, one per tag key (`tagkey:<key>`,
+for TagSelector's `key`) and one per tag key and value (`tag:["key","value"]`, the value as
+TagSelector compares it, for `key=value`). `TaskStore.create` adds a task to all its sets in the
 same transaction as its record; the finish script moves it from the Running sets to those of its
 final status and sets its end score, in the same step as the final status. A page is read by
-walking the smallest set that covers a filter (a status, a single task type, a `key=value` tag
-condition, else all; `key`, `!key` and `key!=value` have no set of their own: a set per tag key
-would cost as much memory as the values' for little use) in rank order, reading each candidate's
+walking the smallest set that covers a filter (a status, a single task type, a tag key or a tag
+value, else all; `!key` and `key!=value` cannot narrow) in rank order, reading each candidate's
 record and keeping those that pass every filter: the record decides, the index only narrows. An
 id whose record is gone is skipped.
 
@@ -162,6 +162,7 @@ class TaskIndex:
         out = []
         for family in families:
             for name, value in tags.items():
+                out.append(self.key(project, family, "tagkey", name))
                 out.append(self.key(project, family, "tag", tag_member(name, tag_text(value))))
         return out
 
@@ -331,7 +332,7 @@ class TaskIndex:
     def page(self, project: str, query: TaskQuery, not_before: float = 0.0) -> Page:
         """One page of `query`, of tasks that started at or after `not_before`."""
         family = SORT_FAMILY[query.sort]
-        if any(c.op == "eq" for c in query.tags):
+        if any(c.op in ("eq", "has") for c in query.tags):
             self.ensure_tags_indexed(project)
         key = self._narrowest(project, family, query)
         lo, hi = _bounds(family, query, not_before)
@@ -366,6 +367,8 @@ class TaskIndex:
         for cond in query.tags:
             if cond.op == "eq":
                 covering.append(self.key(project, family, "tag", tag_member(cond.key, cond.value)))
+            elif cond.op == "has":
+                covering.append(self.key(project, family, "tagkey", cond.key))
         if not covering:
             return self.key(project, family)
         if len(covering) == 1:

@@ -323,8 +323,12 @@ def test_a_tag_filter_walks_the_tag_set(
     chosen = store.index._narrowest(PROJECT, family, q)
     assert chosen == store.index.key(PROJECT, family, "tag", '["n","2"]')
     assert store.r.zcard(chosen) == sum(1 for r in records if r.tags["n"] == 2)
-    # The key, !key and != conditions cannot narrow: the project's set is walked.
-    assert store.index._narrowest(PROJECT, family, query(tag_selector="n,!u,batch!=a")) == (
+    # A tag key narrows to the tasks that have it.
+    has_batch = store.index._narrowest(PROJECT, family, query(tag_selector="batch"))
+    assert has_batch == store.index.key(PROJECT, family, "tagkey", "batch")
+    assert store.r.zcard(has_batch) == len(records)
+    # The !key and != conditions cannot narrow: the project's set is walked.
+    assert store.index._narrowest(PROJECT, family, query(tag_selector="!n,batch!=a")) == (
         store.index.key(PROJECT, family)
     )
 
