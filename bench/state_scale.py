@@ -73,12 +73,20 @@ class SizeResult:
     index_bytes_per_task: float
     #: filter name -> [median ms of the first page, tasks returned]
     pages: dict[str, list[float]] = field(default_factory=dict)
+    #: Seconds to add every task to the tag sets afresh (--backfill; 0: not measured).
+    backfill_s: float = 0.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.state_scale", description=__doc__)
     p.add_argument("--sizes", default="20000,200000,1000000", help="project sizes, ascending")
     p.add_argument("--repeat", type=int, default=5, help="runs of each page (median)")
+    p.add_argument(
+        "--backfill",
+        action="store_true",
+        help="at the last size, also time adding every task to the tag sets afresh (what the "
+        "first TagSelector listing after an upgrade does)",
+    )
     p.add_argument("--json", type=Path, default=RESULTS, help=f"({RESULTS})")
     return p.parse_args(argv)
 
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if sizes != sorted(sizes) or not sizes:
         raise SystemExit("--sizes must be ascending")
     try:
-        results = run(sizes, args.repeat)
+        results = run(sizes, args.repeat, args.backfill)
     except BenchError as exc:
         print(f"state_scale: {exc}", file=sys.stderr)
         return 1
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(sizes: list[int], repeat: int) -> list[SizeResult]:
+def run(sizes: list[int], repeat: int, backfill: bool = False) -> list[SizeResult]:
     import redis
 
     from imm_engine.state.keys import Keys
@@ -138,6 +146,8 @@ def run(sizes: list[int], repeat: int) -> list[SizeResult]:
             result.write_s = round(write_s, 1)
             results.append(result)
             progress(json.dumps(asdict(result)))
+        if backfill:
+            results[-1].backfill_s = time_backfill(client, store)
         return results
     finally:
         client.close()
@@ -256,6 +266,21 @@ def measure(
     return result
 
 
+def time_backfill(client: Any, store: Any) -> float:
+    """Drop the project's tag sets, tags hash and ready marker (what an older version left),
+    then time `ensure_tags_indexed`, which puts them back."""
+    prefix = f"{store.keys.prefix}:project:{PROJECT}:tasks:"
+    doomed = [k for k in client.scan_iter(f"{prefix}*tag*", count=10_000)]
+    for i in range(0, len(doomed), 1000):
+        client.delete(*doomed[i : i + 1000])
+    store.index._tags_ready.discard(PROJECT)
+    started = time.monotonic()
+    tagged = store.index.ensure_tags_indexed(PROJECT)
+    seconds = round(time.monotonic() - started, 1)
+    progress(f"backfill: {tagged} tagged tasks in {seconds} s")
+    return seconds
+
+
 def _sample_record_bytes(client: Any, store: Any, n: int) -> float:
     """Mean MEMORY USAGE of `n` task records (the hash and its key), by random TaskIds."""
     members = client.zrandmember(store.keys.project_index(PROJECT), n)
@@ -280,6 +305,7 @@ def table(results: list[SizeResult]) -> str:
             f"{r.tasks:>9,} tasks: {r.used_memory_bytes / 2**20:8.1f} MiB used, "
             f"{r.bytes_per_task:.0f} B/task (record {r.record_bytes_per_task:.0f}, "
             f"indexes {r.index_bytes_per_task:.0f}); written in {r.write_s:.0f} s"
+            + (f"; tag sets rebuilt in {r.backfill_s:.0f} s" if r.backfill_s else "")
         )
     return "\n".join(lines)
 
