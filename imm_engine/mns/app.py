@@ -34,6 +34,7 @@ from imm_engine.mns.operations import Operations, operation_name
 from imm_engine.mns.queues import QueueStore
 from imm_engine.mns.topics import TopicStore
 from imm_engine.settings import Settings
+from imm_engine.state import connection
 
 log = logging.getLogger("imm_engine.mns")
 
@@ -70,8 +71,11 @@ class MnsEndpoint:
             self.queues, TopicStore(client, keys, self.queues), settings.account_id
         )
         # Long polls block on their own connections: no socket timeout shorter than a wait.
-        self.waiter = redis.asyncio.Redis.from_url(
-            settings.redis_url, socket_timeout=60, socket_connect_timeout=2
+        self.waiter = connection.connect_async(
+            settings.redis_url,
+            sentinel_password=settings.redis_sentinel_password,
+            socket_timeout=60,
+            socket_connect_timeout=2,
         )
 
     async def serve(self, request: Request) -> Response:

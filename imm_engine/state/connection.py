@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 import redis
+import redis.asyncio
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
@@ -189,6 +190,45 @@ def connect(
     return client
 
 
+def connect_async(
+    url: str,
+    *,
+    sentinel_password: str = "",
+    socket_timeout: float = 5.0,
+    socket_connect_timeout: float = 2.0,
+) -> redis.asyncio.Redis:
+    """An asyncio client of the Redis `url` names (the MNS service's long polls)."""
+    from redis.asyncio.retry import Retry as AsyncRetry
+    from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+
+    target = parse(url, sentinel_password)
+    common: dict[str, Any] = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": socket_connect_timeout,
+        "retry": AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES),
+        "retry_on_error": [redis.exceptions.ConnectionError],
+    }
+    if not target.is_sentinel:
+        return redis.asyncio.Redis.from_url(url, **common)
+    sentinel_kwargs: dict[str, Any] = {
+        "socket_timeout": min(socket_connect_timeout, 1.0),
+        "socket_connect_timeout": min(socket_connect_timeout, 1.0),
+    }
+    if target.sentinel_password:
+        sentinel_kwargs["password"] = target.sentinel_password
+    sentinel = AsyncSentinel(
+        list(target.sentinels), sentinel_kwargs=sentinel_kwargs, ssl=target.ssl
+    )
+    client: redis.asyncio.Redis = sentinel.master_for(
+        target.master_name,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        **common,
+    )
+    return client
+
+
 def with_sentinel_password(url: str, sentinel_password: str) -> str:
     """`url` carrying the Sentinels' password in its query, for a URL handed to another
     process or destination (the CLI's event stream); other URLs are returned as they are."""
@@ -234,6 +274,7 @@ __all__ = [
     "RedisTarget",
     "RedisUrlError",
     "connect",
+    "connect_async",
     "is_sentinel_url",
     "kombu_broker",
     "parse",
