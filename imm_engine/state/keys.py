@@ -79,6 +79,10 @@ class Keys:
         before tags were indexed are added by the first TagSelector listing)."""
         return f"{self.prefix}:project:{project}:tasks:tags:ready"
 
+    def task_tags_walk(self, project: str) -> str:
+        """String, expiring: a process is adding the project's older tasks to its tag sets."""
+        return f"{self.prefix}:project:{project}:tasks:tags:walk"
+
     def project_record(self, project: str) -> str:
         """Hash: one project (CreateProject's fields)."""
         return f"{self.prefix}:project:{project}"

@@ -23,7 +23,7 @@ when the project is next listed (`trim`: every id scored below the cutoff in the
 removed from all nine sets of its type and, through the project's `tags` hash that keeps each
 tagged task's tags past its record, from its tag sets), and every set expires with its newest
 record. Tasks created before tags were indexed are added to the tag sets by the project's first
-TagSelector listing (`ensure_tags_indexed`), once.
+TagSelector listing (`tags_ready`), once.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ STATUSES = (TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 RUNNING_BASE = 10**15
 TRIM_BATCH = 1000
 BACKFILL_BATCH = 1000
+#: Seconds a tag backfill holds its lease without finishing a batch before another may start.
+WALK_LEASE_S = 120
 TRIM_MAX_BATCHES = 20
 #: Slack of the script's time checks (seconds): it only has to keep every possible match;
 #: the exact check (in whole microseconds) is `TaskQuery.matches`.
@@ -140,7 +142,7 @@ class TaskIndex:
         self.ttl_s = ttl_s
         self.extend_ttl = client.register_script(EXTEND_TTL)
         self.prefilter = client.register_script(PREFILTER)
-        #: Projects whose tasks are all in the tag sets (ensure_tags_indexed), in this process.
+        #: Projects whose tasks are all in the tag sets (tags_ready), as seen by this process.
         self._tags_ready: set[str] = set()
 
     # --- keys ---------------------------------------------------------------------------
@@ -281,17 +283,30 @@ class TaskIndex:
             self.r.delete(*names_list[i : i + 1000])
         self._tags_ready.discard(project)
 
-    def ensure_tags_indexed(self, project: str) -> int:
-        """Add the project's tasks created before tags were indexed to the tag sets, once;
-        returns how many tagged tasks were looked at (0 when it was done before).
-
-        ZADD NX: a set entry written meanwhile by a create or a finish is newer, and kept."""
+    def tags_ready(self, project: str) -> bool:
+        """Whether every task of the project is in the tag sets. The first call for a project
+        written by an older version adds its tasks (`backfill_tags`) and answers True; a call
+        while another process does that answers False (the page is then read without the tag
+        sets: slower, never wrong)."""
         if project in self._tags_ready:
-            return 0
+            return True
         ready_key = self.keys.task_tags_ready(project)
-        if self.r.exists(ready_key):
-            self._tags_ready.add(project)
-            return 0
+        if not self.r.exists(ready_key):
+            walk_key = self.keys.task_tags_walk(project)
+            if not self.r.set(walk_key, "1", nx=True, ex=WALK_LEASE_S):
+                return False
+            try:
+                self.backfill_tags(project, walk_key)
+                self.r.set(ready_key, "1")
+            finally:
+                self.r.delete(walk_key)
+        self._tags_ready.add(project)
+        return True
+
+    def backfill_tags(self, project: str, lease_key: str = "") -> int:
+        """Add every tagged task of the project to its tag sets and the tags hash; returns
+        how many. ZADD NX: an entry written meanwhile by a create or a finish is newer, and
+        kept. `lease_key` is extended after each batch."""
         start_all = self.key(project, "start")
         seen = 0
         pos = 0
@@ -319,12 +334,12 @@ class TaskIndex:
                     for key in self.tag_keys(project, tags, (family,)):
                         writes.zadd(key, {task_id: score}, nx=True)
                 writes.hsetnx(self.keys.task_tags(project), task_id, _s(tags_json))
+            if lease_key:
+                writes.expire(lease_key, WALK_LEASE_S)
             writes.execute()
             pos += len(ids)
             if len(ids) < BACKFILL_BATCH:
                 break
-        self.r.set(ready_key, "1")
-        self._tags_ready.add(project)
         return seen
 
     # --- reading ------------------------------------------------------------------------
@@ -332,9 +347,8 @@ class TaskIndex:
     def page(self, project: str, query: TaskQuery, not_before: float = 0.0) -> Page:
         """One page of `query`, of tasks that started at or after `not_before`."""
         family = SORT_FAMILY[query.sort]
-        if any(c.op in ("eq", "has") for c in query.tags):
-            self.ensure_tags_indexed(project)
-        key = self._narrowest(project, family, query)
+        use_tags = any(c.op in ("eq", "has") for c in query.tags) and self.tags_ready(project)
+        key = self._narrowest(project, family, query, use_tags)
         lo, hi = _bounds(family, query, not_before)
         wanted = query.max_results + 1  # one more, to know whether there is a next page
         found: list[tuple[TaskRecord, float]] = []
@@ -357,14 +371,14 @@ class TaskIndex:
             cursor = Cursor(query.sort, query.order, score, last.task_id, query.digest)
         return Page([rec for rec, _ in records], cursor)
 
-    def _narrowest(self, project: str, family: str, query: TaskQuery) -> str:
+    def _narrowest(self, project: str, family: str, query: TaskQuery, use_tags: bool = True) -> str:
         """The smallest set that holds every task the filters can match."""
         covering = []
         if query.status is not None:
             covering.append(self.key(project, family, "status", query.status))
         if query.task_types is not None and len(query.task_types) == 1:
             covering.append(self.key(project, family, "type", next(iter(query.task_types))))
-        for cond in query.tags:
+        for cond in query.tags if use_tags else ():
             if cond.op == "eq":
                 covering.append(self.key(project, family, "tag", tag_member(cond.key, cond.value)))
             elif cond.op == "has":

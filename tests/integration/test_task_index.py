@@ -389,11 +389,27 @@ def test_tasks_created_before_tags_were_indexed_are_found(store: TaskStore) -> N
     assert tag_members(store) == {r.task_id for r in recs}
     assert store.r.hlen(store.keys.task_tags(PROJECT)) == len(recs)
     assert store.r.get(store.keys.task_tags_ready(PROJECT)) == b"1"
-    # Once: a second process does not walk the project again.
+    # Once: a second process finds the project ready and does not walk it again.
     other = TaskStore(store.r, store.keys, store.ttl_s)
-    assert other.index.ensure_tags_indexed(PROJECT) == 0
+    assert other.index.tags_ready(PROJECT)
+    assert not store.r.exists(store.keys.task_tags_walk(PROJECT))
     assert done  # finished ones got their end score from the record
     rec = done[0]
     tag_set = store.index.key(PROJECT, "end", "tag", f'["batch","{rec.tags["batch"]}"]')
     end = store.r.zscore(tag_set, rec.task_id)
     assert end == int(rec.end_ts * 1000)
+
+
+def test_a_listing_while_another_process_backfills_is_still_right(store: TaskStore) -> None:
+    rng = random.Random(11)
+    now = time.time()
+    recs = [make(rng, now, tags={"batch": rng.choice("ab")}) for _ in range(60)]
+    store.create_many(recs)
+    for key in store.r.scan_iter(f"{store.keys.prefix}:project:{PROJECT}:tasks:*tag*"):
+        store.r.delete(key)
+    store.index._tags_ready.clear()
+    store.r.set(store.keys.task_tags_walk(PROJECT), "1", ex=60)  # another process walks
+    ids, _ = list_all(store, tag_selector="batch=a", max_results=7)
+    assert ids == expected(recs, "TaskId", "asc", lambda r: r.tags["batch"] == "a")
+    assert not store.r.exists(store.keys.task_tags_ready(PROJECT))  # not this process's walk
+    assert tag_members(store) == set()
