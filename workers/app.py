@@ -20,6 +20,7 @@ from imm_engine.celery_config import celery_config, task_name
 from imm_engine.metrics import server as metrics_server
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
+from imm_engine.state.split import SplitStore
 from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
 from imm_engine.tasktypes import TASK_TYPES
@@ -29,11 +30,12 @@ from workers.processors.compression import FileCompression
 from workers.processors.image_to_pdf import ImageToPDF
 from workers.processors.inspection import ArchiveFileInspection
 from workers.processors.media import MediaConvert
-from workers.processors.office import OfficeConversion
+from workers.processors.office import OfficeConversion, write_page
 from workers.processors.splicing import ImageSplicing
 from workers.processors.uncompression import FileUncompression
 from workers.quarantine import Quarantine
 from workers.soffice.converter import Converter
+from workers.split import ranges
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -84,7 +86,26 @@ def deps() -> runner.Deps:
             processors=PROCESSORS,
             resources={"converter": converter, "quarantine": quarantine(client)},
         )
+        _deps.resources["splitter"] = ranges.Splitter(
+            _deps,
+            SplitStore(client, keys, settings.split_scratch_ttl_s),
+            publish_range,
+            write_page,
+        )
     return _deps
+
+
+def publish_range(task_id: str, k: int, countdown: float) -> None:
+    """Queue one run of range `k` of a split task on the queue of its task type."""
+    app.send_task(
+        ranges.RANGE_TASK,
+        args=[task_id, k],
+        task_id=ranges.message_id(task_id, k),
+        queue=keys.queue(OFFICE_QUEUE),
+        countdown=countdown or None,
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+    )
 
 
 def quarantine(client: redis.Redis) -> Quarantine | None:
@@ -119,6 +140,7 @@ def _on_task_failure(
     global _main_deps
     if task_id is None or not isinstance(exception, TimeLimitExceeded):
         return
+    task_id = ranges.parent_of(task_id) or task_id  # a range killed: its task fails
     if _main_deps is None:  # no LibreOffice here: only the store, to finish the record
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=30)
         _main_deps = runner.Deps(
@@ -155,3 +177,22 @@ def _register(task_type: str) -> None:
 
 for _spec in TASK_TYPES:
     _register(_spec.task_type)
+
+#: Split tasks' ranges go to the queue of the task type that splits (OfficeConversion).
+OFFICE_QUEUE = next(s.queue for s in TASK_TYPES if s.task_type == OfficeConversion.task_type)
+
+
+@app.task(name=ranges.RANGE_TASK, bind=True, max_retries=None, acks_late=True)
+def render_range(self: Task, task_id: str, k: int) -> None:
+    """One page range of a split task (workers/split/ranges.py); acknowledged after the run,
+    like every task, so a range lost with its worker is delivered again."""
+    splitter: ranges.Splitter = deps().resources["splitter"]
+    try:
+        outage.until_reachable(
+            f"range {k} of task {task_id}",
+            lambda: splitter.run_range(task_id, k),
+            give_up_after_s=settings.task_soft_time_limit_s,
+        )
+    except (*outage.UNREACHABLE, SoftTimeLimitExceeded) as exc:
+        log.error("range %d of task %s: gave up waiting for Redis (%r); requeued", k, task_id, exc)
+        raise Reject(exc, requeue=True) from exc

@@ -14,6 +14,7 @@ import redis
 from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
 from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
+from imm_engine.api.early_pages import written_pages
 from imm_engine.api.project_actions import require_project
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ImmError, service_unavailable
@@ -35,6 +36,8 @@ class Services:
     queue: TaskQueue
     submit: SubmitContext
     projects: ProjectStore
+    #: GetTask shows `WrittenPages` (IMM_EARLY_PAGES; imm_engine/api/early_pages.py).
+    early_pages: bool = False
 
 
 Handler = Callable[[Services, Params, str], dict[str, Any]]
@@ -84,6 +87,7 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
         "EventId": rec.event_id,
         **rec.task_info(with_definition=with_definition),
         **delivery_summary(services, rec),
+        **written_pages(services, rec),
     }
 
 

@@ -62,6 +62,7 @@ class ImmEndpoint:
                 grants=settings.storage.grants,
             ),
             projects=ProjectStore(client, keys),
+            early_pages=settings.early_pages,
         )
         self.default_projects_ready = False
 
