@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         for n_workers in workers:
             for split in (False, True):
                 env = {
+                    "IMM_KEY_PREFIX": f"immsplitbench{os.getpid()}",
                     "IMM_SPLIT_MIN_PAGES": "2" if split else "0",
                     "IMM_SPLIT_RANGE_PAGES": str(args.range_pages),
                 }
