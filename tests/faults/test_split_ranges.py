@@ -20,7 +20,16 @@ from alibabacloud_imm20200930 import models as m
 from PIL import Image
 
 from tests.e2e.harness import Receiver, raw_call, signed_headers
-from tests.faults.cluster import BUCKET, Cluster, Proc, Record, kill_all, wait_gone, wait_until
+from tests.faults.cluster import (
+    BUCKET,
+    Cluster,
+    Proc,
+    Record,
+    kill_all,
+    process_tree,
+    wait_gone,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice]
 
@@ -81,9 +90,13 @@ def pages_of(spec: str) -> list[int]:
     return out
 
 
+@pytest.mark.parametrize("kill", ["pool", "whole"])
 def test_worker_killed_mid_range_costs_that_range_only(
-    make_cluster: Callable[..., Cluster], receiver: Receiver, tmp_path: Path
+    make_cluster: Callable[..., Cluster], receiver: Receiver, tmp_path: Path, kill: str
 ) -> None:
+    """`pool`: the pool process (and its soffice) dies; its main process puts the range back
+    at once. `whole`: the whole worker dies; the other worker's sweep puts the range back
+    after the visibility timeout (45 s here)."""
     cluster = make_cluster(ENV)
     uri = cluster.put(make_pdf(tmp_path / "forty.pdf"))
     client = cluster.client()
@@ -113,14 +126,18 @@ def test_worker_killed_mid_range_costs_that_range_only(
         ).body
         assert (sdk.status, sdk.progress) == ("Running", raw["Progress"]), "the SDK still parses"
     finally:
-        victims = cluster.pool_children(victim) + cluster.soffice_of(victim)
-        kill_all(victims)
+        if kill == "pool":
+            victims = cluster.pool_children(victim) + cluster.soffice_of(victim)
+            kill_all(victims)
+        else:
+            victims = process_tree(victim.popen.pid)
+            cluster.kill_tree(victim)
         for pid in pools:
             if pid not in victims:
                 os.kill(pid, signal.SIGCONT)
     wait_gone(victims)
 
-    first = receiver.wait_for(task_id, 120)
+    first = receiver.wait_for(task_id, 150)
     time.sleep(2)  # a second completion, if any, would come right after the first
     content = first.content
     assert content["Status"] == "Succeeded", (content, cluster.logs())
