@@ -16,7 +16,7 @@ from celery import Celery, Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_process_shutdown
 
-from imm_engine.celery_config import celery_config, task_name
+from imm_engine.celery_config import RANGES_QUEUE, celery_config, task_name
 from imm_engine.metrics import server as metrics_server
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
@@ -96,12 +96,12 @@ def deps() -> runner.Deps:
 
 
 def publish_range(task_id: str, k: int, countdown: float) -> None:
-    """Queue one run of range `k` of a split task on the queue of its task type."""
+    """Queue one run of range `k` of a split task (on the ranges queue every worker reads)."""
     app.send_task(
         ranges.RANGE_TASK,
         args=[task_id, k],
         task_id=ranges.message_id(task_id, k),
-        queue=keys.queue(OFFICE_QUEUE),
+        queue=keys.queue(RANGES_QUEUE),
         countdown=countdown or None,
         retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
@@ -177,9 +177,6 @@ def _register(task_type: str) -> None:
 
 for _spec in TASK_TYPES:
     _register(_spec.task_type)
-
-#: Split tasks' ranges go to the queue of the task type that splits (OfficeConversion).
-OFFICE_QUEUE = next(s.queue for s in TASK_TYPES if s.task_type == OfficeConversion.task_type)
 
 
 @app.task(name=ranges.RANGE_TASK, bind=True, max_retries=None, acks_late=True)
