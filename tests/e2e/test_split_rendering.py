@@ -55,11 +55,7 @@ def make_pdf(sizes: list[tuple[int, int]]) -> bytes:
     return bytes(data)
 
 
-@pytest.fixture(scope="module")
-def split_service(
-    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
-) -> Iterator[Service]:
-    prefix = f"immsplit{uuid.uuid4().hex[:8]}"
+def split_env(receiver: Receiver, prefix: str, **extra: str) -> dict[str, str]:
     topics = {
         TOPIC: {
             "type": "webhook",
@@ -68,20 +64,33 @@ def split_service(
             "allow_private": True,
         }
     }
-    svc = Service(
-        tmp_path_factory.mktemp("split"),
-        {
-            "IMM_REDIS_URL": REDIS_URL,
-            "IMM_KEY_PREFIX": prefix,
-            "IMM_NOTIFY_TOPICS": json.dumps(topics),
-            "IMM_CONVERT_TIMEOUT": "120",
-            "IMM_NOTIFY_MAX_BACKOFF": "1",
-            "IMM_SPLIT_MIN_PAGES": "10",
-            "IMM_SPLIT_RANGE_PAGES": "8",
-            "IMM_EARLY_PAGES": "true",
-        },
-    )
-    yield from run_service(svc, REDIS_URL, prefix)
+    return {
+        "IMM_REDIS_URL": REDIS_URL,
+        "IMM_KEY_PREFIX": prefix,
+        "IMM_NOTIFY_TOPICS": json.dumps(topics),
+        "IMM_CONVERT_TIMEOUT": "120",
+        "IMM_NOTIFY_MAX_BACKOFF": "1",
+        "IMM_SPLIT_MIN_PAGES": "10",
+        "IMM_SPLIT_RANGE_PAGES": "8",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def split_service(
+    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
+) -> Iterator[Service]:
+    prefix = f"immsplit{uuid.uuid4().hex[:8]}"
+    env = split_env(receiver, prefix, IMM_EARLY_PAGES="true")
+    yield from run_service(Service(tmp_path_factory.mktemp("split"), env), REDIS_URL, prefix)
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Service]:
+    """One worker process: the order in which it takes messages shows."""
+    prefix = f"immsplit1w{uuid.uuid4().hex[:8]}"
+    env = split_env(receiver, prefix, IMM_WORKER_CONCURRENCY="1")
+    yield from run_service(Service(tmp_path_factory.mktemp("split1w"), env), REDIS_URL, prefix)
 
 
 def convert(
@@ -205,3 +214,44 @@ def test_small_document_is_not_split(split_service: Service, receiver: Receiver)
     assert sorted(written(split_service, prefix)) == sorted(f"{n}.png" for n in range(1, 10))
     assert f"task {task_id}: 9 pages split" not in log_of(split_service)
     assert f"RenderRange[{task_id}" not in log_of(split_service)
+
+
+def test_a_task_submitted_during_a_split_does_not_wait_for_all_its_ranges(
+    one_worker: Service, receiver: Receiver
+) -> None:
+    """Ranges have their own queue, and the worker alternates between its queues: a small task
+    queued while a large one renders its first range runs after at most one more range, not
+    after all four (one queue, first in first out, would put it behind them)."""
+    big_src = one_worker.put(BUCKET, "src/big.pdf", make_pdf(SIZES))
+    small_src = one_worker.put(BUCKET, "src/small.pdf", make_pdf(SIZES[:2]))
+    client = one_worker.client()
+
+    def submit(uri: str, out: str) -> str:
+        request = m.CreateOfficeConversionTaskRequest(
+            project_name="test-project",
+            source_uri=uri,
+            target_type="png",
+            target_uri=f"oss://{BUCKET}/{out}/{{index}}.{{autoext}}",
+            notification=notification(),
+        )
+        return str(client.create_office_conversion_task(request).body.task_id)
+
+    big = submit(big_src, "fair-big")
+    first_page = one_worker.storage / BUCKET / "fair-big" / "1.png"
+    deadline = time.monotonic() + 60
+    while not first_page.exists():  # the parent renders range 0: the others are queued
+        assert time.monotonic() < deadline, log_of(one_worker)[-3000:]
+        time.sleep(0.005)
+    assert f"task {big}: {PAGES} pages split" in log_of(one_worker)
+    small = submit(small_src, "fair-small")
+
+    small_done = receiver.wait_for(small, timeout=120)
+    big_done = receiver.wait_for(big, timeout=120)
+    assert small_done.content["Status"] == big_done.content["Status"] == "Succeeded"
+    log = log_of(one_worker)
+    small_at = log.find(f"OfficeConversion[{small}] received")
+    before = [
+        k for k in range(1, 5) if -1 < log.find(f"RenderRange[{big}~{k}] received") < small_at
+    ]
+    assert len(before) <= 1, f"ranges {before} ran before the small task"
+    assert small_done.received_at < big_done.received_at
