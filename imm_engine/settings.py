@@ -79,7 +79,7 @@ class Settings:
     # --- split page rendering (workers/split/, docs/architecture.md) ---
     #: Documents with at least this many selected pages are rendered by range sub-tasks on
     #: every worker (0: never split).
-    split_min_pages: int = 60
+    split_min_pages: int = 40
     #: Pages per range sub-task.
     split_range_pages: int = 20
     #: Bucket of the temporary PDF the ranges share (empty: the task's target bucket), kept
@@ -181,7 +181,7 @@ class Settings:
             quarantine_after=g.integer("IMM_QUARANTINE_AFTER", 2, 0, 100),
             quarantine_ttl_s=g.integer("IMM_QUARANTINE_TTL", 7 * 24 * 3600, 60, 365 * 86400),
             # --- split page rendering ---
-            split_min_pages=g.integer("IMM_SPLIT_MIN_PAGES", 60, 0, 1_000_000),
+            split_min_pages=g.integer("IMM_SPLIT_MIN_PAGES", 40, 0, 1_000_000),
             split_range_pages=g.integer("IMM_SPLIT_RANGE_PAGES", 20, 1, 100_000),
             split_bucket=g.text("IMM_SPLIT_BUCKET", ""),
             split_scratch_ttl_s=g.integer("IMM_SPLIT_SCRATCH_TTL", 6 * 3600, 60, 30 * 86400),

@@ -65,7 +65,7 @@ def test_settings_from_env() -> None:
     assert (s.split_min_pages, s.split_range_pages, s.split_bucket) == (10, 8, "scratch")
     assert (s.split_scratch_ttl_s, s.early_pages) == (600, True)
     defaults = Settings.from_env({})
-    assert (defaults.split_min_pages, defaults.early_pages) == (60, False)
+    assert (defaults.split_min_pages, defaults.early_pages) == (40, False)
     with pytest.raises(SettingsError, match="IMM_EARLY_PAGES"):
         Settings.from_env({"IMM_EARLY_PAGES": "maybe"})
     with pytest.raises(SettingsError, match="IMM_SPLIT_RANGE_PAGES"):
