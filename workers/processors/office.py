@@ -122,7 +122,7 @@ class OfficeConversion:
             if splitter is not None and planning.applies(ctx.settings, job, len(chosen), single):
                 outs = [
                     PageOut(page, i, str(uri))
-                    for page, i, uri in page_targets(namer, chosen, export, target_type)
+                    for page, i, uri in page_targets(namer, chosen, export, job)
                 ]
                 result = result_fields(source, target_type, page_count, [o.uri for o in outs])
                 splitter.start(rec, doc, pdf_path, password, outs, result)  # raises Deferred
@@ -215,7 +215,7 @@ def write_outputs(
         return write_long_pictures(ctx, doc, namer, job, chosen, export)
 
     targets: list[uris.OssUri] = []
-    outs = page_targets(namer, chosen, export, target_type)
+    outs = page_targets(namer, chosen, export, job)
     for n, (page, i, target) in enumerate(outs, 1):
         out = ctx.workdir / f"page-{n}.{target_type}"
         write_page(doc, job, i, out)
@@ -229,14 +229,17 @@ def write_outputs(
 
 
 def page_targets(
-    namer: Namer, chosen: list[tuple[int, int]], export: PdfExport | None, target_type: str
+    namer: Namer, chosen: list[tuple[int, int]], export: PdfExport | None, job: dict[str, Any]
 ) -> list[tuple[int, int, uris.OssUri]]:
     """(document page, PDF page index, target) of every page-wise output."""
+    target_type: str = job["target_type"]
     sub_index = sheet_subindexes(export) if export and export.sheets else {}
+    # 2017 tasks number every output by its page in the document, spreadsheets too.
+    by_page = job.get("page_index") == "document"
     outs = []
     for page, i in chosen:
         sheet = export.sheets.get(page) if export else None
-        index = f"{sheet[0]}_{sub_index[page]}" if sheet else str(page)
+        index = f"{sheet[0]}_{sub_index[page]}" if sheet and not by_page else str(page)
         target = namer.uri(index=index, autoext=target_type, sheetname=sheet[1] if sheet else "")
         outs.append((page, i, target))
     return outs
