@@ -150,7 +150,11 @@ class Splitter:
             return
         plan = self.splits.get(task_id)
         if plan is None or k >= len(plan.ranges):
-            log.info("range %d of task %s: no plan (the task ended)", k, task_id)
+            # Dropped only after the task ended (then finish below does nothing), or expired
+            # after IMM_SPLIT_SCRATCH_TTL untouched: fail the task rather than leave it Running.
+            log.warning("range %d of task %s: no plan", k, task_id)
+            message = "The page ranges of this task expired before they were rendered."
+            runner.finish(self.deps, rec, TaskStatus.FAILED, code="InternalError", message=message)
             return
         self.splits.touch(task_id)
         if not self.splits.is_done(task_id, k):
