@@ -152,6 +152,9 @@ class Service:
     ) -> None:
         self.concurrency = concurrency
         self.extra_env = dict(extra_env or {})
+        #: IMM_KEY_PREFIX in `extra_env` keeps this service's keys and queues apart from
+        #: another bench's on the same Redis (only its own keys are cleared).
+        self.key_prefix = self.extra_env.get("IMM_KEY_PREFIX", KEY_PREFIX)
         self.command = command
         self.workdir = workdir
         self.data_dir = workdir / "data"
@@ -166,7 +169,7 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, timeout: float = 120.0) -> None:
-        clear_redis_keys()
+        clear_redis_keys(self.key_prefix)
         self.bucket.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMM_")}
         drop_proxies(env)
@@ -244,7 +247,7 @@ class Service:
                     proc.kill()
                     proc.wait()
         self._wait_children_gone()
-        clear_redis_keys()
+        clear_redis_keys(self.key_prefix)
         return proc.returncode
 
     def _wait_children_gone(self, timeout: float = 20.0) -> None:
@@ -458,13 +461,13 @@ def imm_engine_executable() -> str:
     raise BenchError("imm-engine is not installed in this virtualenv (run `make install`)")
 
 
-def clear_redis_keys() -> None:
+def clear_redis_keys(prefix: str = KEY_PREFIX) -> None:
     """Forget what an earlier (perhaps interrupted) bench left under our prefix in db 11."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
     try:
-        keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))
+        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
     except redis.exceptions.RedisError as exc:

@@ -10,6 +10,11 @@ from imm_engine.settings import Settings
 from imm_engine.state import connection
 from imm_engine.state.keys import Keys
 
+#: Queue (without the key prefix) of the page ranges of split tasks (workers/split/). Its own
+#: queue, so that a worker alternates between ranges and new tasks (kombu's Redis transport
+#: rotates the queues it reads) instead of making every task wait behind a large one's ranges.
+RANGES_QUEUE = "ranges"
+
 
 def task_name(task_type: str) -> str:
     """The Celery task that runs an IMM task type, e.g. `imm.OfficeConversion`."""
@@ -85,5 +90,5 @@ def task_queues(settings: Settings) -> list[Queue]:
     from imm_engine.tasktypes import TASK_TYPES
 
     keys = Keys(settings.key_prefix)
-    names = sorted({keys.queue(spec.queue) for spec in TASK_TYPES})
+    names = sorted({keys.queue(spec.queue) for spec in TASK_TYPES} | {keys.queue(RANGES_QUEUE)})
     return [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in names]

@@ -84,6 +84,19 @@ class Settings:
     #: LibreOffice crashes/hangs on one document before it is quarantined (0: never).
     quarantine_after: int = 2
     quarantine_ttl_s: int = 7 * 24 * 3600
+    # --- split page rendering (workers/split/, docs/architecture.md) ---
+    #: Documents with at least this many selected pages are rendered by range sub-tasks on
+    #: every worker (0: never split).
+    split_min_pages: int = 40
+    #: Pages per range sub-task.
+    split_range_pages: int = 20
+    #: Bucket of the temporary PDF the ranges share (empty: the task's target bucket), kept
+    #: under the reserved prefix `.imm-engine/split/`.
+    split_bucket: str = ""
+    #: Lifetime of that PDF when nothing touches it (an orphan after crashes), in seconds.
+    split_scratch_ttl_s: int = 6 * 3600
+    #: GetTask shows `WrittenPages` of running OfficeConversion tasks (imm-engine extension).
+    early_pages: bool = False
     # --- storage ---
     #: Backends, bucket routing and roles (imm_engine/storage/config.py).
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -200,6 +213,12 @@ class Settings:
             # --- soffice faults ---
             quarantine_after=g.integer("IMM_QUARANTINE_AFTER", 2, 0, 100),
             quarantine_ttl_s=g.integer("IMM_QUARANTINE_TTL", 7 * 24 * 3600, 60, 365 * 86400),
+            # --- split page rendering ---
+            split_min_pages=g.integer("IMM_SPLIT_MIN_PAGES", 40, 0, 1_000_000),
+            split_range_pages=g.integer("IMM_SPLIT_RANGE_PAGES", 20, 1, 100_000),
+            split_bucket=g.text("IMM_SPLIT_BUCKET", ""),
+            split_scratch_ttl_s=g.integer("IMM_SPLIT_SCRATCH_TTL", 6 * 3600, 60, 30 * 86400),
+            early_pages=g.flag("IMM_EARLY_PAGES", False),
             # --- storage ---
             storage=_storage_config(g),
             # --- fault tolerance (faults-worker) ---
@@ -304,6 +323,14 @@ class _Reader:
             except connection.RedisUrlError as exc:
                 raise SettingsError(f"{name}: {exc}") from None
         return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.text(name, "true" if default else "false").lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={value!r}: use true or false")
 
     def ident(self, name: str, default: str) -> str:
         value = self.text(name, default)

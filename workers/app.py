@@ -16,11 +16,12 @@ from celery import Celery, Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_process_shutdown
 
-from imm_engine.celery_config import celery_config, task_name
+from imm_engine.celery_config import RANGES_QUEUE, celery_config, task_name
 from imm_engine.metrics import server as metrics_server
 from imm_engine.settings import Settings
 from imm_engine.state import connection
 from imm_engine.state.keys import Keys
+from imm_engine.state.split import SplitStore
 from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
 from imm_engine.tasktypes import TASK_TYPES
@@ -30,11 +31,12 @@ from workers.processors.compression import FileCompression
 from workers.processors.image_to_pdf import ImageToPDF
 from workers.processors.inspection import ArchiveFileInspection
 from workers.processors.media import MediaConvert
-from workers.processors.office import OfficeConversion
+from workers.processors.office import OfficeConversion, write_page
 from workers.processors.splicing import ImageSplicing
 from workers.processors.uncompression import FileUncompression
 from workers.quarantine import Quarantine
 from workers.soffice.converter import Converter
+from workers.split import ranges
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -85,7 +87,26 @@ def deps() -> runner.Deps:
             processors=PROCESSORS,
             resources={"converter": converter, "quarantine": quarantine(client)},
         )
+        _deps.resources["splitter"] = ranges.Splitter(
+            _deps,
+            SplitStore(client, keys, settings.split_scratch_ttl_s),
+            publish_range,
+            write_page,
+        )
     return _deps
+
+
+def publish_range(task_id: str, k: int, countdown: float) -> None:
+    """Queue one run of range `k` of a split task (on the ranges queue every worker reads)."""
+    app.send_task(
+        ranges.RANGE_TASK,
+        args=[task_id, k],
+        task_id=ranges.message_id(task_id, k),
+        queue=keys.queue(RANGES_QUEUE),
+        countdown=countdown or None,
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+    )
 
 
 def quarantine(client: redis.Redis) -> Quarantine | None:
@@ -120,6 +141,7 @@ def _on_task_failure(
     global _main_deps
     if task_id is None or not isinstance(exception, TimeLimitExceeded):
         return
+    task_id = ranges.parent_of(task_id) or task_id  # a range killed: its task fails
     if _main_deps is None:  # no LibreOffice here: only the store, to finish the record
         client = connection.connect(
             settings.redis_url,
@@ -160,3 +182,19 @@ def _register(task_type: str) -> None:
 
 for _spec in TASK_TYPES:
     _register(_spec.task_type)
+
+
+@app.task(name=ranges.RANGE_TASK, bind=True, max_retries=None, acks_late=True)
+def render_range(self: Task, task_id: str, k: int) -> None:
+    """One page range of a split task (workers/split/ranges.py); acknowledged after the run,
+    like every task, so a range lost with its worker is delivered again."""
+    splitter: ranges.Splitter = deps().resources["splitter"]
+    try:
+        outage.until_reachable(
+            f"range {k} of task {task_id}",
+            lambda: splitter.run_range(task_id, k),
+            give_up_after_s=settings.task_soft_time_limit_s,
+        )
+    except (*outage.UNREACHABLE, SoftTimeLimitExceeded) as exc:
+        log.error("range %d of task %s: gave up waiting for Redis (%r); requeued", k, task_id, exc)
+        raise Reject(exc, requeue=True) from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
 from imm_engine.tasktypes import office_2017
 from workers import outage
-from workers.processors.base import Processor, Progress, TaskContext
+from workers.processors.base import Deferred, Processor, Progress, TaskContext
 from workers.retry import retry_delay
 from workers.workdir import workdir
 
@@ -77,8 +77,12 @@ def run(task_id: str, deps: Deps) -> None:
                     )
                 ),
                 resources=deps.resources,
+                on_page=early_pages(deps, task_id),
             )
             result = processor.run(rec, ctx)
+    except Deferred:
+        log.info("task %s: handed on to its page ranges", task_id)
+        return
     except TaskFailure as failure:
         failure = access_denied(failure)
         delay = retry_delay(failure, attempt)
@@ -130,6 +134,14 @@ def run(task_id: str, deps: Deps) -> None:
         time.monotonic() - started,
         result.get("TargetCount", "?"),
     )
+
+
+def early_pages(deps: Deps, task_id: str) -> Callable[[int, int], None] | None:
+    """With IMM_EARLY_PAGES, the pages a run writes are recorded for GetTask's WrittenPages."""
+    splitter = deps.resources.get("splitter")
+    if not deps.settings.early_pages or splitter is None:
+        return None
+    return lambda page, total: splitter.page_written(task_id, page, total)
 
 
 def finish(

@@ -12,6 +12,7 @@ import redis
 from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
 from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
+from imm_engine.api.early_pages import written_pages
 from imm_engine.api.project_actions import require_project
 from imm_engine.api.services import Handler, Services
 from imm_engine.api.task_lookup import find_task
@@ -95,6 +96,7 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
         "EventId": rec.event_id,
         **rec.task_info(with_definition=with_definition),
         **delivery_summary(services, rec),
+        **written_pages(services, rec),
     }
 
 

@@ -79,6 +79,7 @@ class ImmEndpoint:
             legacy_convert_wait_s=settings.legacy_convert_wait_s,
             durable_replicas=settings.durable_replicas,
             wait_timeout_ms=settings.redis_wait_timeout_ms,
+            early_pages=settings.early_pages,
         )
         self.default_projects_ready = False
 

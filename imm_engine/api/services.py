@@ -24,6 +24,8 @@ class Services:
     caller: Caller = NOBODY
     #: Longest wait of the 2017 synchronous ConvertOfficeFormat (IMM_LEGACY_CONVERT_WAIT).
     legacy_convert_wait_s: float = 8.0
+    #: GetTask shows `WrittenPages` (IMM_EARLY_PAGES; imm_engine/api/early_pages.py).
+    early_pages: bool = False
     #: Replicas a new task must reach before its TaskId is answered (0: no WAIT).
     durable_replicas: int = 0
     wait_timeout_ms: int = 1000

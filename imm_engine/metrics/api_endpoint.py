@@ -25,6 +25,7 @@ log = logging.getLogger("imm_engine.metrics")
 
 def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry:
     """A registry of this app's Redis-backed gauges and of the API process's resource use."""
+    from imm_engine.celery_config import RANGES_QUEUE
     from imm_engine.tasktypes import TASK_TYPES
 
     keys = Keys(settings.key_prefix)
@@ -36,7 +37,7 @@ def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry
             client,
             keys,
             task_types=[spec.task_type for spec in TASK_TYPES],
-            queues=sorted({spec.queue for spec in TASK_TYPES}),
+            queues=sorted({spec.queue for spec in TASK_TYPES} | {RANGES_QUEUE}),
             ttl_s=settings.task_ttl_s,
             broker=BrokerQueues(
                 url,

@@ -116,3 +116,23 @@ class Keys:
         """String: task `task_id` is converting the document `digest` in LibreOffice; found
         by the next run of the task if the worker died meanwhile (workers/quarantine.py)."""
         return f"{self.prefix}:quarantine:{digest}:converting:{task_id}"
+
+    # --- split page rendering (workers/split/) ---
+
+    def split_plan(self, task_id: str) -> str:
+        """Hash: the page ranges of a split task, the temporary PDF they share, the result."""
+        return f"{self.prefix}:split:{task_id}"
+
+    def split_done(self, task_id: str) -> str:
+        """Set: the numbers of the ranges of a split task that are written."""
+        return f"{self.prefix}:split:{task_id}:done"
+
+    def written_pages(self, task_id: str) -> str:
+        """Set: the document page numbers whose output is written (early pages, progress)."""
+        return f"{self.prefix}:written:{task_id}"
+
+    @property
+    def split_scratch(self) -> str:
+        """Sorted set: temporary PDFs of split tasks (oss:// URIs) scored by the time after
+        which nothing needs them any more (the sweeper deletes them then)."""
+        return f"{self.prefix}:split:scratch"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from imm_engine.errors import ImmError
 from imm_engine.uris import OssUri
@@ -46,3 +46,13 @@ class ObjectStore(Protocol):
 
     def upload(self, src: Path, uri: OssUri) -> None:
         """Write `src` as the object, atomically: readers see the old object or the new one."""
+
+
+@runtime_checkable
+class Deleter(Protocol):
+    """A backend that can remove objects: used only for imm-engine's own temporary objects
+    (the PDF that the page ranges of a split task share, workers/split/scratch.py)."""
+
+    def delete(self, uri: OssUri) -> None:
+        """Remove the object; an object that does not exist is not an error."""
+        ...

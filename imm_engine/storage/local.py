@@ -97,6 +97,12 @@ class LocalStore:
                 tmp.unlink()
             raise StorageError(f"cannot write {uri}: {exc.strerror or exc}") from exc
 
+    def delete(self, uri: OssUri) -> None:
+        try:
+            self.path_of(uri).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {uri}: {exc.strerror or exc}") from exc
+
     def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         """Objects under `prefix` in key order; symbolic links and upload leftovers are skipped."""
         top = self.root / bucket

@@ -173,6 +173,12 @@ class OssStore:
                 log.warning("%s: cannot abort multipart upload %s: %s", uri, upload_id, abort_exc)
             raise self._error(exc, what) from exc
 
+    def delete(self, uri: OssUri) -> None:
+        try:
+            self.bucket(uri.bucket).delete_object(uri.key)  # absent: 204 as well
+        except Exception as exc:
+            raise self._error(exc, f"delete {uri}") from exc
+
     def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         """Objects whose key starts with `prefix`, in key order (OSS ListObjects pages);
         zero-byte "directory" placeholders (keys ending in `/`) are skipped."""

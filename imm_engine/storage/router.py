@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError
+from imm_engine.storage.base import (
+    Deleter,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+)
 from imm_engine.storage.config import StorageConfig
 from imm_engine.storage.listing import PrefixLister
 from imm_engine.uris import OssUri
@@ -35,6 +41,14 @@ class RoutingStore:
         if store is None:
             raise StorageError(f"The bucket {uri.bucket} is not configured on this server.")
         store.upload(src, uri)
+
+    def delete(self, uri: OssUri) -> None:
+        store = self.backend(uri.bucket)
+        if store is None:
+            return
+        if not isinstance(store, Deleter):
+            raise StorageError(f"The storage of bucket {uri.bucket} cannot delete objects.")
+        store.delete(uri)
 
     def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         store = self.backend(bucket)

@@ -72,6 +72,12 @@ class S3Store:
             return to_error(Kind.TRANSIENT, what, f"{self.name}: {exc}")
         return to_error(Kind.PERMANENT, what, f"{self.name}: {exc}")
 
+    def delete(self, uri: OssUri) -> None:
+        try:
+            self.client.delete_object(Bucket=uri.bucket, Key=uri.key)  # absent: 204 as well
+        except Exception as exc:
+            raise self._error(exc, f"delete {uri}") from exc
+
     def list_prefix(self, bucket: str, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         """Objects whose key starts with `prefix`, in key order (ListObjectsV2 pages);
         zero-byte "directory" placeholders (keys ending in `/`) are skipped."""

@@ -156,6 +156,8 @@ def make_handler(oss: FakeOss) -> type[BaseHTTPRequestHandler]:
                 return self.complete()
             if method == "DELETE" and "uploadId" in p:
                 return self.abort()
+            if method == "DELETE" and self.key:
+                return self.delete_object()
             raise OssError(405, "MethodNotAllowed", f"{method} is not supported by this fake")
 
         def list_objects(self) -> None:
@@ -190,6 +192,14 @@ def make_handler(oss: FakeOss) -> type[BaseHTTPRequestHandler]:
             ).encode()
             oss.count("ListObjects")
             self.reply(200, xml, {"content-type": "application/xml"})
+
+        def delete_object(self) -> None:
+            """DeleteObject: 204 whether or not the object existed (as OSS answers)."""
+            path = self.object_path()
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".imm-meta").unlink(missing_ok=True)
+            oss.count("DeleteObject")
+            self.reply(204)
 
         def object_path(self) -> Path:
             if not self.key or self.key.startswith("/") or ".." in self.key.split("/"):

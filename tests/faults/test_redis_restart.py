@@ -27,6 +27,7 @@ LIMITS = {
     "IMM_TASK_SOFT_TIME_LIMIT": "60",
     "IMM_TASK_TIME_LIMIT": "70",
     "IMM_VISIBILITY_TIMEOUT": "80",
+    "IMM_SPLIT_MIN_PAGES": "0",  # one run per task: what these faults are about
 }
 SMALL = ["simple.docx", "vodafone.xlsx", "sample-presentation.pptx", "fake-text.txt"]
 OUTAGE_S = 15  # longer than redis-py's own retries (3, up to about 7 s)
@@ -121,6 +122,7 @@ def test_outage_longer_than_the_soft_limit(
             "IMM_TASK_SOFT_TIME_LIMIT": "8",
             "IMM_TASK_TIME_LIMIT": "12",
             "IMM_VISIBILITY_TIMEOUT": "20",
+            "IMM_SPLIT_MIN_PAGES": "0",  # one run per task: what these faults are about
         }
     )
     client = cluster.client()

@@ -32,6 +32,7 @@ LIMITS = {
     "IMM_TASK_SOFT_TIME_LIMIT": "8",
     "IMM_TASK_TIME_LIMIT": "12",
     "IMM_VISIBILITY_TIMEOUT": "20",
+    "IMM_SPLIT_MIN_PAGES": "0",  # one run per task: what these faults are about
 }
 SWEEP_S = 2  # restore_options(20): unacknowledged messages are looked for every 2 s
 

@@ -23,6 +23,7 @@ import pytest
 
 from imm_engine.storage.base import (
     AccessDenied,
+    Deleter,
     ObjectNotFound,
     ObjectStore,
     ObjectTooLarge,
@@ -91,6 +92,17 @@ def test_round_trip(store: ObjectStore, tmp_path: Path) -> None:
     store.upload(src, uri)
     store.download(uri, tmp_path / "dest2", max_bytes=100)
     assert (tmp_path / "dest2").read_bytes() == b"short"
+
+
+def test_delete(store: Any, tmp_path: Path) -> None:
+    """Only imm-engine's temporary objects are deleted (workers/split/scratch.py)."""
+    assert isinstance(store, Deleter)
+    uri = OssUri(BUCKET, key())
+    (tmp_path / "src").write_bytes(b"temporary")
+    store.upload(tmp_path / "src", uri)
+    store.delete(uri)
+    assert store.stat(uri) is None
+    store.delete(uri)  # already gone: not an error
 
 
 def test_empty_object(store: ObjectStore, tmp_path: Path) -> None:

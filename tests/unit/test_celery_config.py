@@ -32,5 +32,10 @@ def test_amqp_broker() -> None:
     assert conf["worker_prefetch_multiplier"] == 1
     # Longest run, far below RabbitMQ's default consumer_timeout of 30 minutes.
     assert conf["task_time_limit"] == 600 < 30 * 60
-    assert [q.name for q in conf["task_queues"]] == ["site1.files", "site1.media", "site1.office"]
+    assert [q.name for q in conf["task_queues"]] == [
+        "site1.files",
+        "site1.media",
+        "site1.office",
+        "site1.ranges",
+    ]
     assert all(q.durable for q in conf["task_queues"])

@@ -30,6 +30,11 @@ class Progress:
             self.last_value, self.last_time = pct, now
 
 
+class Deferred(Exception):
+    """The run handed the rest of its work to sub-tasks (workers/split/), which finish the
+    task; the runner leaves the record Running."""
+
+
 @dataclass
 class TaskContext:
     settings: Settings
@@ -38,6 +43,8 @@ class TaskContext:
     progress: Progress
     #: Process-wide helpers (e.g. the warm LibreOffice), created lazily by name.
     resources: dict[str, Any] = field(default_factory=dict)
+    #: Called with each document page number whose output is written (early pages).
+    on_page: Callable[[int, int], None] | None = None
 
 
 class Processor(Protocol):

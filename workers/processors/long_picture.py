@@ -14,6 +14,7 @@ from pathlib import Path
 import pymupdf
 
 from imm_engine.errors import TaskFailure
+from workers.processors import png
 from workers.processors.pdf_render import DEFAULT_JPG_QUALITY, MAX_PIXELS
 
 MAX_JPEG_SIDE = 65_535
@@ -79,7 +80,7 @@ def render(
             jpg_quality=quality if quality is not None else DEFAULT_JPG_QUALITY,
         )
     else:
-        canvas.save(str(out), output="png")
+        png.save(canvas, out)
     return canvas.width, canvas.height
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymupdf
 
@@ -19,6 +19,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.formats import IMAGE_TARGETS, PLAIN_TEXT_TYPES, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
 from imm_engine.naming import Namer
+from imm_engine.state.split import PageOut
 from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.image_sources import images_to_pdf
@@ -28,6 +29,10 @@ from workers.quarantine import Quarantine
 from workers.soffice import comments, oneshot, rtf_fields, sniff
 from workers.soffice.converter import Converter, PdfExport
 from workers.soffice.export_options import ExportOptions
+from workers.split import planning
+
+if TYPE_CHECKING:
+    from workers.split.ranges import Splitter
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -47,6 +52,9 @@ class OfficeConversion:
         selection = pages.from_dict(job["pages"])
         password: str = job.get("password", "")
 
+        splitter: Splitter | None = ctx.resources.get("splitter")
+        if splitter is not None:
+            splitter.resume(rec)  # this task already fanned out its pages: Deferred
         # Plain text and source code open in LibreOffice as text whatever their extension.
         local_ext = "txt" if source_type in PLAIN_TEXT_TYPES else source_type
         src = ctx.workdir / f"source.{local_ext}"
@@ -111,17 +119,30 @@ class OfficeConversion:
                 )
             if job.get("first_page"):
                 chosen = chosen[:1]
+            if splitter is not None and planning.applies(ctx.settings, job, len(chosen), single):
+                outs = [
+                    PageOut(page, i, str(uri))
+                    for page, i, uri in page_targets(namer, chosen, export, job)
+                ]
+                result = result_fields(source, target_type, page_count, [o.uri for o in outs])
+                splitter.start(rec, doc, pdf_path, password, outs, result)  # raises Deferred
             targets = write_outputs(ctx, doc, pdf_path, namer, job, chosen, export, single)
         finally:
             doc.close()
-        listed = [{"URI": str(u)} for u in targets[:MAX_LISTED_TARGETS]]
-        return {
-            "SourceURI": str(source),
-            "TargetType": target_type,
-            "PageCount": page_count,
-            "TargetCount": len(targets),
-            "Targets": listed,
-        }
+        return result_fields(source, target_type, page_count, [str(u) for u in targets])
+
+
+def result_fields(
+    source: uris.OssUri, target_type: str, page_count: int, targets: list[str]
+) -> dict[str, Any]:
+    """The task-specific fields of the completion event."""
+    return {
+        "SourceURI": str(source),
+        "TargetType": target_type,
+        "PageCount": page_count,
+        "TargetCount": len(targets),
+        "Targets": [{"URI": u} for u in targets[:MAX_LISTED_TARGETS]],
+    }
 
 
 def check_content(src: Path, source_type: str, password: str) -> bool:
@@ -194,33 +215,53 @@ def write_outputs(
         return write_long_pictures(ctx, doc, namer, job, chosen, export)
 
     targets: list[uris.OssUri] = []
-    sub_index = sheet_subindexes(export) if export and export.sheets else {}
-    # 2017 tasks number every output by its page in the document, spreadsheets too.
-    by_page = job.get("page_index") == "document"
-    for n, (page, i) in enumerate(chosen, 1):
-        sheet = export.sheets.get(page) if export else None
-        index = f"{sheet[0]}_{sub_index[page]}" if sheet and not by_page else str(page)
+    outs = page_targets(namer, chosen, export, job)
+    for n, (page, i, target) in enumerate(outs, 1):
         out = ctx.workdir / f"page-{n}.{target_type}"
-        if target_type in IMAGE_TARGETS:
-            pdf_render.render(
-                doc,
-                i,
-                out,
-                fmt=target_type,
-                dpi=job["dpi"],
-                scale=job["scale"],
-                quality=job.get("quality"),
-            )
-        else:
-            out.write_text(
-                flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)), encoding="utf-8"
-            )
-        target = namer.uri(index=index, autoext=target_type, sheetname=sheet[1] if sheet else "")
+        write_page(doc, job, i, out)
         upload(ctx, out, target)
         out.unlink(missing_ok=True)
         targets.append(target)
         ctx.progress(50 + 49 * n / len(chosen))
+        if ctx.on_page is not None:
+            ctx.on_page(page, len(outs))
     return targets
+
+
+def page_targets(
+    namer: Namer, chosen: list[tuple[int, int]], export: PdfExport | None, job: dict[str, Any]
+) -> list[tuple[int, int, uris.OssUri]]:
+    """(document page, PDF page index, target) of every page-wise output."""
+    target_type: str = job["target_type"]
+    sub_index = sheet_subindexes(export) if export and export.sheets else {}
+    # 2017 tasks number every output by its page in the document, spreadsheets too.
+    by_page = job.get("page_index") == "document"
+    outs = []
+    for page, i in chosen:
+        sheet = export.sheets.get(page) if export else None
+        index = f"{sheet[0]}_{sub_index[page]}" if sheet and not by_page else str(page)
+        target = namer.uri(index=index, autoext=target_type, sheetname=sheet[1] if sheet else "")
+        outs.append((page, i, target))
+    return outs
+
+
+def write_page(doc: pymupdf.Document, job: dict[str, Any], index: int, out: Path) -> None:
+    """One page's output: an image (png, jpg) or its text (txt)."""
+    target_type: str = job["target_type"]
+    if target_type in IMAGE_TARGETS:
+        pdf_render.render(
+            doc,
+            index,
+            out,
+            fmt=target_type,
+            dpi=job["dpi"],
+            scale=job["scale"],
+            quality=job.get("quality"),
+        )
+    else:
+        out.write_text(
+            flow(pdf_render.text(doc, index), job.get("hold_line_feed", False)), encoding="utf-8"
+        )
 
 
 def prepare_comments(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pymupdf
 
 from imm_engine.errors import TaskFailure
+from workers.processors import png
 
 #: Largest image we render, in pixels (about 300 MB of RGB in memory).
 MAX_PIXELS = 100_000_000
@@ -60,7 +61,7 @@ def render(
             jpg_quality=quality if quality is not None else DEFAULT_JPG_QUALITY,
         )
     else:
-        pix.save(str(out), output="png")
+        png.save(pix, out)
     return pix.width, pix.height
 
 
