@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea
-  util-linux
+  util-linux bubblewrap
   ffmpeg zip
 )
 if [[ "${1:-}" == "--with-redis" ]]; then

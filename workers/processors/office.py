@@ -57,7 +57,7 @@ class OfficeConversion:
         else:
             info = fetch(ctx, source, src)
             ctx.progress(10, force=True)
-            encrypted = check_content(src, source_type, password)
+            encrypted = check_content(src, source_type, password, ctx.settings.max_xml_ratio)
             if family == Family.WORD:
                 src = prepare_comments(ctx, job, src, source_type, password)
 
@@ -124,7 +124,7 @@ class OfficeConversion:
         }
 
 
-def check_content(src: Path, source_type: str, password: str) -> bool:
+def check_content(src: Path, source_type: str, password: str, max_xml_ratio: int = 0) -> bool:
     """Refuse content that cannot be of its declared type; True when it is encrypted OOXML."""
     with open(src, "rb") as f:
         head = f.read(65536)
@@ -133,7 +133,7 @@ def check_content(src: Path, source_type: str, password: str) -> bool:
     if problem is None and kind == sniff.Kind.OLE:
         problem = sniff.compound_file_problem(src)
     if problem is None and kind == sniff.Kind.ZIP:
-        problem = sniff.zip_problem(src)
+        problem = sniff.zip_problem(src) or sniff.xml_expansion_problem(src, max_xml_ratio)
     if problem:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
@@ -231,11 +231,12 @@ def prepare_comments(
         return src
     if not (oneshot.applies(source_type, password) and comments.binary_has_comments(src)):
         return src
-    binary: str = ctx.resources["converter"].binary
+    converter: Converter = ctx.resources["converter"]
+    binary, policy = converter.binary, converter.policy
     timeout = ctx.settings.convert_timeout_s
     if not show:
-        return oneshot.convert(binary, src, ctx.workdir, timeout, "pdf")
-    docx = oneshot.convert(binary, src, ctx.workdir, timeout, "docx")
+        return oneshot.convert(binary, src, ctx.workdir, timeout, "pdf", policy)
+    docx = oneshot.convert(binary, src, ctx.workdir, timeout, "docx", policy)
     comments.rewrite(docx, docx, "docx", show=True)
     return docx
 
