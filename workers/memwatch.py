@@ -23,16 +23,18 @@ NEAR = 0.85
 LAST_WORDS = (b"bad_alloc", b"Cannot allocate memory", b"Out of memory", b"out of memory")
 
 
-def vm_data(pid: int) -> int:
-    """VmData of a process in bytes (0 when it is gone)."""
+def vm_sizes(pid: int) -> tuple[int, int]:
+    """VmData and VmHWM (peak RSS) of a process in bytes (0, 0 when it is gone)."""
+    sizes = {"VmData:": 0, "VmHWM:": 0}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("VmData:"):
-                    return int(line.split()[1]) * 1024
+                key = line.split(maxsplit=1)[0] if line.strip() else ""
+                if key in sizes:
+                    sizes[key] = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return sizes["VmData:"], sizes["VmHWM:"]
 
 
 class MemoryWatch:
@@ -50,6 +52,7 @@ class MemoryWatch:
         self.log = log
         self.offset = _size(log)
         self.peak = 0
+        self.peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="memwatch")
 
@@ -71,7 +74,9 @@ class MemoryWatch:
         while not self._stop.is_set():
             pid = pid or self.pid_of()
             if pid:
-                self.peak = max(self.peak, vm_data(pid))
+                data, rss = vm_sizes(pid)
+                self.peak = max(self.peak, data)
+                self.peak_rss = max(self.peak_rss, rss)
             self._stop.wait(0.1)
 
     def hit(self, stderr: bytes = b"") -> bool:

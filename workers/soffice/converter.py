@@ -192,9 +192,11 @@ class Converter:
                 # Hit the memory bound: the document's fault, every time. Not retried.
                 metrics.soffice_export("memory", time.monotonic() - started)
                 log.warning(
-                    "conversion of %s hit the memory bound (peak VmData %d MiB) after %.1f s",
+                    "conversion of %s hit the memory bound (peak VmData %d MiB, RSS %d MiB) "
+                    "after %.1f s",
                     src.name,
                     watch.peak // 1024**2,
+                    watch.peak_rss // 1024**2,
                     time.monotonic() - started,
                 )
                 self.restart("it hit the memory bound", "memory")
