@@ -6,6 +6,7 @@ sentinel file outside the task's directory and a loopback listener in every way
 LibreOffice follows a link (see tests/e2e/test_hostile.py).
 """
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import io
