@@ -25,7 +25,7 @@ from workers.processors.image_sources import images_to_pdf
 from workers.processors.objects import fetch, upload
 from workers.processors.text import flow
 from workers.quarantine import Quarantine
-from workers.soffice import comments, oneshot, rtf_fields, sniff
+from workers.soffice import comments, links, oneshot, rtf_fields, sniff
 from workers.soffice.converter import Converter, PdfExport
 from workers.soffice.export_options import ExportOptions
 
@@ -138,6 +138,15 @@ def check_content(src: Path, source_type: str, password: str, max_xml_ratio: int
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
         )
+    # The private copy loses its links outside itself (defence in depth: workers/sandbox.py).
+    if kind == sniff.Kind.ZIP:
+        removed = links.strip_package(src)
+    elif kind == sniff.Kind.TEXT:
+        removed = links.strip_flat(src)
+    else:
+        removed = 0
+    if removed:
+        log.info("%s: %d reference(s) outside the document removed", src.name, removed)
     if kind == sniff.Kind.RTF:  # the private copy: fields may not pull in the server's files
         data, pulled = rtf_fields.neutralise(src.read_bytes())
         if pulled:
