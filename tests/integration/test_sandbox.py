@@ -24,9 +24,10 @@ import pytest
 
 from imm_engine.errors import TaskFailure
 from imm_engine.pages import ALL
-from tests.conftest import need
+from tests.conftest import FIXTURES, need
 from tests.hostile_docs import LINKING, MARKER, big_table_docx
 from workers.sandbox import Policy, check
+from workers.soffice import comments, oneshot
 from workers.soffice.converter import Converter
 
 pytestmark = [pytest.mark.soffice]
@@ -214,3 +215,32 @@ def test_check_names_what_to_install_when_bwrap_cannot_run(
         check(Policy(), tmp_path / "scratch")
     with pytest.raises(SandboxUnavailable, match=r"bubblewrap.*IMM_SANDBOX=off"):
         check(Policy(memory_mib=0), tmp_path / "scratch")
+
+
+def test_one_off_soffice_is_sandboxed_too(
+    tmp_path: Path, sentinels: dict[str, Path], listener: Listener
+) -> None:
+    """A Word file with a comment goes through the one-off `soffice --convert-to`
+    (workers/soffice/oneshot.py). Here an RTF with a comment and INCLUDEPICTURE fields,
+    given straight to it (the RTF field neutraliser in front is not applied): without the
+    sandbox it embeds the magenta sentinel."""
+    need_bwrap()
+    base = (FIXTURES / "comments.rtf").read_bytes()
+    end = base.rfind(b"}")
+    fields = (
+        f'{{\\field{{\\*\\fldinst INCLUDEPICTURE "{sentinels["png"]}" \\\\d}}{{\\fldrslt }}}}'
+        f'{{\\field{{\\*\\fldinst INCLUDEPICTURE "{listener.url}/one.png" \\\\d}}'
+        f"{{\\fldrslt }}}}\\par {MARKER}\\par "
+    ).encode()
+    src = tmp_path / "commented.doc"
+    src.write_bytes(base[:end] + fields + base[end:])
+    assert comments.binary_has_comments(src)
+    before = len(listener.requests)
+    out = oneshot.convert(
+        "/usr/lib/libreoffice/program/soffice.bin", src, tmp_path, 120, "pdf", Policy()
+    )
+    with pymupdf.open(out) as doc:
+        assert MARKER in "".join(page.get_text() for page in doc)
+        assert magenta_pixels(doc) == 0
+    assert listener.requests[before:] == []
+    assert not (tmp_path / "oneshot-run").exists()  # its copy and profile are gone
