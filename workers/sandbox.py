@@ -7,12 +7,17 @@ its profile, its `/tmp`) exist; no network (only a loopback of its own), no othe
 and an unprivileged user. A document that links `file:///anything` finds nothing there, and
 one that links `http://...` reaches nothing. See docs/security.md.
 
-Two ways in, chosen by who we are:
+Two ways in, chosen by what we may do:
 
-* root (a bare-metal worker): bwrap runs privileged (no user namespace needed) and
-  `setpriv` inside drops to uid/gid 65534 with no capabilities and no-new-privs;
-* any other user (containers): bwrap creates an unprivileged user namespace
-  (`--unshare-all`) and maps our uid to 65534 inside.
+* root with CAP_SYS_ADMIN (a bare-metal worker): bwrap runs privileged (no user namespace
+  needed) and `setpriv` inside drops to uid/gid 65534 (nobody) with no capabilities and
+  no-new-privs: on the host, soffice is really nobody;
+* anyone else (a non-root worker, root in a container): bwrap creates an unprivileged user
+  namespace (`--unshare-all`) that maps our uid to 65534 inside.
+
+There is no /proc inside (containers refuse to mount a fresh one, and binding the outer one
+would show the worker's processes); LibreOffice finds its libraries through
+LD_LIBRARY_PATH instead of /proc/self/exe. Our side reads /proc on the host.
 
 The memory bound is `RLIMIT_DATA` (`prlimit --data`, util-linux), set on the whole command:
 it counts heap and anonymous mappings, not shared libraries or fonts, and works the same on
@@ -94,9 +99,9 @@ class Policy:
         return cmd
 
     def own(self, *paths: Path) -> None:
-        """Make directories the sandboxed process writes to its own (as root: chown them
-        to the sandbox user; otherwise they are ours already)."""
-        if not self.enabled or os.getuid() != 0:
+        """Make directories the sandboxed process writes to its own (privileged: chown them
+        to the sandbox user; otherwise the user namespace maps it to us: ours already)."""
+        if not self.enabled or not privileged():
             return
         for path in paths:
             for root, dirs, files in os.walk(path):
@@ -123,12 +128,26 @@ def bound_this_process(policy: Policy) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
+def privileged() -> bool:
+    """Root with CAP_SYS_ADMIN: bwrap can make its namespaces without a user namespace."""
+    if os.getuid() != 0:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) & (1 << 21))  # CAP_SYS_ADMIN
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
 def bwrap_args(
     *, binds: Sequence[tuple[Path, str]], chdir: str = "", env: dict[str, str]
 ) -> list[str]:
     """The bwrap command line (up to and including `--`) for binds of host directories."""
     bwrap = shutil.which("bwrap") or "bwrap"
-    root = os.getuid() == 0
+    root = privileged()
     args = [bwrap]
     if root:  # privileged bwrap; setpriv below drops to the sandbox user
         args += [
@@ -153,8 +172,8 @@ def bwrap_args(
         args += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
     for var in VAR_ENTRIES:
         args += ["--ro-bind-try", var, var]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    made: set[str] = {"/", "/usr", "/etc", "/var", "/var/lib", "/var/spool", "/proc", "/dev"}
+    args += ["--dev", "/dev"]
+    made: set[str] = {"/", "/usr", "/etc", "/var", "/var/lib", "/var/spool", "/dev"}
     for host, inside in binds:
         for parent in reversed(Path(inside).parents):  # else bwrap makes them 0700
             if str(parent) not in made:

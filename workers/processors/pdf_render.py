@@ -54,7 +54,7 @@ def render(
         )
     try:
         pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-    except RuntimeError as exc:  # MuPDF's allocation failure under the process's bound
+    except Exception as exc:  # MuPDF's allocation failure (FzErrorSystem/FzErrorMemory)
         if "malloc" in str(exc) or "memory" in str(exc).lower():
             raise MemoryError(str(exc)) from exc
         raise

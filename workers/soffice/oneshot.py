@@ -82,7 +82,7 @@ def convert(
         where = {exchange: EXCHANGE_INSIDE, profile: PROFILE_INSIDE}
     else:
         where = {exchange: str(exchange), profile: str(profile)}
-    env = soffice_env(where[profile])
+    env = soffice_env(where[profile], binary)
     args = [
         binary, "--headless", "--invisible", "--nocrashreport", "--nodefault", "--nologo",
         "--nofirststartwizard", "--norestore", "--nolockcheck",

@@ -100,9 +100,11 @@ def write_profile(path: Path) -> None:
         enforce_registry(registry)
 
 
-def soffice_env(home: str) -> dict[str, str]:
-    """The whole environment of a soffice (none of the worker's variables, secrets included)."""
+def soffice_env(home: str, binary: str = DEFAULT_BINARY) -> dict[str, str]:
+    """The whole environment of a soffice (none of the worker's variables, secrets included).
+    LD_LIBRARY_PATH: in the sandbox there is no /proc/self/exe for the loader's $ORIGIN."""
     env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
+    env["LD_LIBRARY_PATH"] = str(Path(os.path.realpath(binary)).parent)
     env.update({k: os.environ[k] for k in ("LANG", "LC_ALL", "LANGUAGE", "TZ") if k in os.environ})
     env["SAL_USE_VCLPLUGIN"] = "svp"
     return env
@@ -234,7 +236,7 @@ class OfficeProcess:
             f"-env:UserInstallation={Path(profile).as_uri()}",
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ]  # fmt: skip
-        env = soffice_env(profile)
+        env = soffice_env(profile, self.binary)
         if sandboxed:
             run = self.profile.run
             self.policy.own(self.profile.path, run / "tmp", run / "work")
