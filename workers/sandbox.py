@@ -174,7 +174,8 @@ def bwrap_args(
         args += ["--ro-bind-try", var, var]
     args += ["--dev", "/dev"]
     made: set[str] = {"/", "/usr", "/etc", "/var", "/var/lib", "/var/spool", "/dev"}
-    for host, inside in binds:
+    # Outer mount points first: a bind at /tmp must not hide a later one below it.
+    for host, inside in sorted(binds, key=lambda bind: len(Path(bind[1]).parts)):
         for parent in reversed(Path(inside).parents):  # else bwrap makes them 0700
             if str(parent) not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]

@@ -7,7 +7,7 @@ reused across restarts (a warm profile starts faster), locked so no two live pro
 one.
 
 Each soffice runs in the sandbox of workers/sandbox.py (IMM_SANDBOX) under the memory bound
-(IMM_MAX_PROCESS_MEMORY). It sees its profile (`/imm/profile`), a private `/tmp` (where its
+(IMM_MAX_PROCESS_MEMORY). It sees its profile (at its own path), a private `/tmp` (where its
 UNO pipe socket appears: a symlink in the real /tmp lets our side reach it) and one
 *exchange* directory (`/imm/work`): the converter puts each task's input there, reads the
 output from there and empties it between tasks, so no other task's files and nothing of the
@@ -83,7 +83,8 @@ def find_binary(configured: str) -> str:
     raise StartFailed("LibreOffice is not installed (soffice.bin not found); run `make deps`")
 
 
-#: Where the sandboxed soffice sees its directories.
+#: Where the sandboxed soffice sees its directories (the warm one: its profile at its own
+#: path, so its command line names it; the one-off: here).
 PROFILE_INSIDE = "/imm/profile"
 EXCHANGE_INSIDE = "/imm/work"
 
@@ -229,7 +230,8 @@ class OfficeProcess:
         pipe = f"imm-{uuid.uuid4().hex}"
         self.pipe = pipe
         sandboxed = self.policy.enabled
-        profile = PROFILE_INSIDE if sandboxed else str(self.profile.path)
+        # The profile is bound at its own path: soffice's command line names it, as before.
+        profile = str(self.profile.path)
         args = [
             self.binary, "--headless", "--invisible", "--nocrashreport", "--nodefault",
             "--nologo", "--nofirststartwizard", "--norestore", "--nolockcheck",
@@ -243,7 +245,7 @@ class OfficeProcess:
             args = self.policy.command(
                 args,
                 binds=[
-                    (self.profile.path, PROFILE_INSIDE),
+                    (self.profile.path, profile),
                     (run / "tmp", "/tmp"),
                     (run / "work", EXCHANGE_INSIDE),
                 ],
