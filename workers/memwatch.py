@@ -9,6 +9,7 @@ failure was the bound: the peak reached `NEAR` of it, or stderr names an allocat
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,23 @@ CODE = "InvalidFile.MemoryLimitExceeded"
 NEAR = 0.85
 #: What allocation failures leave on stderr (LibreOffice's C++ runtime, ffmpeg, glibc).
 LAST_WORDS = (b"bad_alloc", b"Cannot allocate memory", b"Out of memory", b"out of memory")
+
+
+def descendant(pid: int, comm: str) -> int | None:
+    """The first process named `comm` among `pid` and its descendants (bwrap forks)."""
+    todo = [pid]
+    while todo:
+        current = todo.pop(0)
+        try:
+            with open(f"/proc/{current}/comm", encoding="utf-8") as f:
+                if f.read().strip() == comm:
+                    return current
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="utf-8") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def vm_sizes(pid: int) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.naming import source_values, time_values
 from imm_engine.tasktypes.media_convert import CONTAINERS, output_uri
-from workers.memwatch import exceeded
+from workers.memwatch import MemoryWatch, descendant, exceeded
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
 from workers.sandbox import Policy, policy_of
@@ -172,33 +172,38 @@ BARE = Jail(Policy(mode="off", memory_mib=0), Path("."))
 
 def run_tool(args: list[str], deadline: Deadline, what: str, jail: Jail = BARE) -> str:
     started = time.monotonic()
+    if jail is not BARE:
+        jail.policy.own(jail.workdir)
     try:
-        if jail is not BARE:
-            jail.policy.own(jail.workdir)
-        done = subprocess.run(
+        proc = subprocess.Popen(
             jail.command(args),
-            capture_output=True,
-            timeout=deadline.remaining(),
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
             env=None if jail is BARE else {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         )
-    except subprocess.TimeoutExpired as exc:
-        raise _timeout(deadline.seconds) from exc
     except FileNotFoundError as exc:
         raise TaskFailure("InternalError", f"{args[0]} is not installed on this worker.") from exc
-    if done.returncode != 0:
-        if jail.policy.memory_mib and any(w in done.stderr for w in MEMORY_WORDS):
+    tool = Path(args[0]).name
+    watch = MemoryWatch(lambda: descendant(proc.pid, tool), jail.policy.memory_bytes)
+    with watch:
+        try:
+            stdout, stderr = proc.communicate(timeout=deadline.remaining())
+        except (subprocess.TimeoutExpired, TaskFailure) as exc:
+            proc.kill()  # bwrap: its sandbox dies with it (--die-with-parent)
+            proc.communicate()
+            if watch.hit():
+                raise exceeded("The media file", jail.policy.memory_bytes) from exc
+            raise _timeout(deadline.seconds) from exc
+    if proc.returncode != 0:
+        if watch.hit(stderr.encode(errors="replace")):
             log.warning("%s hit the memory bound after %.1f s", what, time.monotonic() - started)
             raise exceeded("The media file", jail.policy.memory_bytes)
-        tail = " ".join(done.stderr.strip().splitlines()[-3:])[-400:]
+        tail = " ".join(stderr.strip().splitlines()[-3:])[-400:]
         raise TaskFailure("InvalidFile" if what == "probe" else "ConvertFailed", f"{what}: {tail}")
-    return done.stdout
-
-
-#: What ffmpeg says when an allocation fails (ENOMEM), e.g. under RLIMIT_DATA.
-MEMORY_WORDS = ("Cannot allocate memory", "Out of memory", "out of memory")
+    return stdout
 
 
 def probe(path: Path, deadline: Deadline, jail: Jail = BARE) -> dict[str, Any]:

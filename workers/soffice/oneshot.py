@@ -24,13 +24,12 @@ from pathlib import Path
 
 from imm_engine.errors import TaskFailure
 from imm_engine.formats import SOURCE_TYPES, Family
-from workers.memwatch import MemoryWatch, exceeded
+from workers.memwatch import MemoryWatch, descendant, exceeded
 from workers.sandbox import Policy
 from workers.soffice.comments import ODF_TYPES, OOXML_TYPES
 from workers.soffice.process import (
     EXCHANGE_INSIDE,
     PROFILE_INSIDE,
-    descendant,
     soffice_env,
     write_profile,
 )

@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
+from workers.memwatch import descendant
 from workers.sandbox import Policy
 from workers.soffice.bridge import import_uno, prop
 
@@ -109,23 +110,6 @@ def soffice_env(home: str, binary: str = DEFAULT_BINARY) -> dict[str, str]:
     env.update({k: os.environ[k] for k in ("LANG", "LC_ALL", "LANGUAGE", "TZ") if k in os.environ})
     env["SAL_USE_VCLPLUGIN"] = "svp"
     return env
-
-
-def descendant(pid: int, comm: str) -> int | None:
-    """The first process named `comm` among `pid` and its descendants (bwrap forks)."""
-    todo = [pid]
-    while todo:
-        current = todo.pop(0)
-        try:
-            with open(f"/proc/{current}/comm", encoding="utf-8") as f:
-                if f.read().strip() == comm:
-                    return current
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="utf-8") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return None
 
 
 class ProfileSlot:
