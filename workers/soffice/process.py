@@ -70,6 +70,8 @@ class RestartRequested(StartFailed):
 
 
 EXIT_RESTART = 81
+#: A symlink to a pipe socket that is still missing after this long belongs to no soffice.
+STALE_PIPE_S = 2 * 3600
 
 
 def find_binary(configured: str) -> str:
@@ -237,6 +239,7 @@ class OfficeProcess:
                 env=env,
             )
             # Our side of the UNO pipe: the socket soffice makes in its private /tmp.
+            self._sweep_dangling()
             os.symlink(run / "tmp" / self._socket_name(self.policy.as_uid()), self._client_socket())
         else:
             args = self.policy.command(args)
@@ -348,6 +351,26 @@ class OfficeProcess:
     def _client_socket(self) -> str:
         """Where our side of the bridge looks for the pipe socket (LibreOffice's rule)."""
         return os.path.join("/tmp", self._socket_name(os.getuid()))
+
+    @staticmethod
+    def _sweep_dangling() -> None:
+        """Remove our symlinks to pipe sockets that are gone (a worker killed outright cannot
+        remove its own). A live soffice's symlink points to an existing socket; one still
+        starting (no socket yet) has its directory and is young: both stay."""
+        prefix = f"OSL_PIPE_{os.getuid()}_imm-"
+        now = time.time()
+        with contextlib.suppress(OSError):
+            for name in os.listdir("/tmp"):
+                path = os.path.join("/tmp", name)
+                if not name.startswith(prefix) or not os.path.islink(path):
+                    continue
+                with contextlib.suppress(OSError):
+                    target = os.readlink(path)
+                    stale = not os.path.isdir(os.path.dirname(target)) or (
+                        now - os.lstat(path).st_mtime > STALE_PIPE_S
+                    )
+                    if stale and not os.path.exists(path):
+                        os.unlink(path)
 
     def _forget_pipe(self) -> None:
         """Remove the pipe socket (or our symlink to it) a killed soffice leaves in /tmp (one
