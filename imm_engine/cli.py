@@ -163,7 +163,22 @@ def celery_worker_argv(settings: Settings, concurrency: int) -> list[str]:
     )
 
 
+def sandbox_problem(settings: Settings) -> str | None:
+    """Why LibreOffice cannot run sandboxed and bounded here (IMM_SANDBOX), or None."""
+    from workers.sandbox import SandboxUnavailable, check, policy_of
+
+    try:
+        check(policy_of(settings), settings.data_dir.absolute() / "soffice" / "sandbox-check")
+    except SandboxUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def worker_group(settings: Settings, concurrency: int, with_notifier: bool) -> int:
+    problem = sandbox_problem(settings)
+    if problem:
+        print(f"imm-engine worker: {problem}", file=sys.stderr)
+        return 2
     group = ProcessGroup()
     env = child_env({"IMM_REDIS_URL": settings.redis_url})
     env.update(worker_metrics(settings))
@@ -204,7 +219,7 @@ def replay_dead(settings: Settings) -> int:
 
 
 def up(settings: Settings) -> int:
-    if refuse("up", exposure.api_refusal(settings)):
+    if refuse("up", exposure.api_refusal(settings)) or refuse("up", sandbox_problem(settings)):
         return 2
     group = ProcessGroup()
     try:

@@ -97,6 +97,14 @@ class Settings:
     split_scratch_ttl_s: int = 6 * 3600
     #: GetTask shows `WrittenPages` of running OfficeConversion tasks (imm-engine extension).
     early_pages: bool = False
+    # --- sandbox and memory bounds (docs/security.md) ---
+    #: How LibreOffice runs: "bwrap" (a bubblewrap sandbox) or "off" (unsafe, trusted input only).
+    sandbox: str = "bwrap"
+    #: Memory (RLIMIT_DATA, MiB) each LibreOffice, ffmpeg and pool process may use; 0: unbounded.
+    max_process_memory_mib: int = 2048
+    #: The XML parts of an OOXML/ODF package may expand to this many times the file's size
+    #: (at least MIN_XML_BYTES in workers/soffice/sniff.py); 0: no check.
+    max_xml_ratio: int = 100
     # --- storage ---
     #: Backends, bucket routing and roles (imm_engine/storage/config.py).
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -219,6 +227,10 @@ class Settings:
             split_bucket=g.text("IMM_SPLIT_BUCKET", ""),
             split_scratch_ttl_s=g.integer("IMM_SPLIT_SCRATCH_TTL", 6 * 3600, 60, 30 * 86400),
             early_pages=g.flag("IMM_EARLY_PAGES", False),
+            # --- sandbox and memory bounds ---
+            sandbox=g.choice("IMM_SANDBOX", "bwrap", ("bwrap", "off")),
+            max_process_memory_mib=g.integer("IMM_MAX_PROCESS_MEMORY", 2048, 0, 1 << 24),
+            max_xml_ratio=g.integer("IMM_MAX_XML_RATIO", 100, 0, 1_000_000),
             # --- storage ---
             storage=_storage_config(g),
             # --- fault tolerance (faults-worker) ---

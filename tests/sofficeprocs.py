@@ -6,9 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+#: What stands between a worker and its soffice.bin (workers/sandbox.py).
+WRAPPERS = ("bwrap", "setpriv", "prlimit")
+
 
 def find_soffice(marker: str) -> list[int]:
-    """Pids of live soffice.bin processes whose command line contains `marker`."""
+    """Pids of live soffice.bin processes whose command line contains `marker` (not the
+    sandbox's wrappers, whose command lines hold it too)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -16,9 +20,10 @@ def find_soffice(marker: str) -> list[int]:
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if "soffice" in cmdline and marker in cmdline and state not in ("Z", "X"):
+        if comm == "soffice.bin" and marker in cmdline and state not in ("Z", "X"):
             pids.append(int(entry.name))
     return sorted(pids)
 
@@ -66,5 +71,9 @@ def freeze(pid: int, timeout: float = 10.0) -> None:
 
 
 def parent_of(pid: int) -> int:
-    """The parent pid (a worker's soffice.bin: the Celery pool process that owns it)."""
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    """The process that started `pid` (a worker's soffice.bin: the Celery pool process that
+    owns it), past the sandbox's wrappers."""
+    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    while Path(f"/proc/{parent}/comm").read_text().strip() in WRAPPERS:
+        parent = int(Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return parent

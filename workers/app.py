@@ -25,7 +25,7 @@ from imm_engine.state.split import SplitStore
 from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
 from imm_engine.tasktypes import TASK_TYPES
-from workers import outage, runner, timelimits
+from workers import outage, runner, sandbox, timelimits
 from workers.processors.base import Processor
 from workers.processors.compression import FileCompression
 from workers.processors.image_to_pdf import ImageToPDF
@@ -78,6 +78,7 @@ def deps() -> runner.Deps:
             start_timeout_s=settings.soffice_start_timeout_s,
             convert_timeout_s=settings.convert_timeout_s,
             restart_after=settings.soffice_restart_after,
+            policy=sandbox.policy_of(settings),
         )
         converter.start()
         _deps = runner.Deps(
@@ -120,6 +121,7 @@ def quarantine(client: redis.Redis) -> Quarantine | None:
 
 @worker_process_init.connect
 def _start_process(**_: Any) -> None:
+    sandbox.bound_this_process(sandbox.policy_of(settings))
     deps()  # starts soffice now, so the first task finds it warm
 
 

@@ -26,7 +26,7 @@ from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
 from imm_engine.tasktypes import office_2017
-from workers import outage
+from workers import memwatch, outage
 from workers.processors.base import Deferred, Processor, Progress, TaskContext
 from workers.retry import retry_delay
 from workers.workdir import workdir
@@ -99,6 +99,20 @@ def run(task_id: str, deps: Deps) -> None:
             TaskStatus.FAILED,
             code=failure.code,
             message=failure.message,
+            started=started,
+        )
+        return
+    except MemoryError:
+        # This pool process hit its own memory bound (PyMuPDF rendering, workers/sandbox.py):
+        # the document's fault, not retried; the process frees it and goes on.
+        log.warning("task %s: the memory bound of the worker process was reached", task_id)
+        bound = memwatch.exceeded("The document", deps.settings.max_process_memory_mib << 20)
+        finish(
+            deps,
+            rec,
+            TaskStatus.FAILED,
+            code=bound.code,
+            message=bound.message,
             started=started,
         )
         return

@@ -82,14 +82,14 @@ SOFFICE_RESTARTS = Counter(
     " crash (died during a conversion), died (found dead before a conversion), timeout "
     "(killed by the conversion watchdog), recycled (after IMM_SOFFICE_RESTART_AFTER documents),"
     " start_failed (a failed start tried again), profile_init (soffice asked for a restart "
-    "after creating its profile).",
+    "after creating its profile), memory (a document hit IMM_MAX_PROCESS_MEMORY).",
     ["reason"],
     registry=WORKER_REGISTRY,
 )
 SOFFICE_SECONDS = Histogram(
     "imm_soffice_export_seconds",
     "Time LibreOffice took to load and export one document, by outcome (ok, failed, crash, "
-    "timeout).",
+    "timeout, memory).",
     ["outcome"],
     buckets=TASK_BUCKETS,
     registry=WORKER_REGISTRY,

@@ -27,6 +27,7 @@ from tests.e2e.conftest import BUCKET, task_keys
 from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Service, free_port, raw_call
 from tests.e2e.harness import signed_headers as sdk_signed_headers
 from tests.hostile import PARAMETERS, VALID
+from tests.hostile_docs import LINKING, MARKER, big_table_docx
 from tests.signing import raw_query, sign
 
 pytestmark = [pytest.mark.e2e]
@@ -390,3 +391,85 @@ def test_worker_converts_after_the_hostile_documents(convert: Any) -> None:
     for _ in range(2):  # both worker processes
         _, delivery = convert("fake.docx", "pdf")
         assert delivery.content["Status"] == "Succeeded", delivery.content
+
+
+# --- documents that read other tenants' files (issue: LibreOffice's picture importers) -----
+
+
+@pytest.fixture()
+def other_tenant(service: Service) -> dict[str, Path]:
+    """Another tenant's objects in the same storage root: a PDF page and a PNG of pure
+    magenta with a telling text. No task of this test may show them."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=400)
+    page.draw_rect(page.rect, color=(1, 0, 1), fill=(1, 0, 1))
+    page.insert_text((50, 200), "SENTINEL-PDF-5150", fontsize=40, color=(0, 0, 0))
+    service.put("other-tenant-bkt", "secret.pdf", doc.tobytes())
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 300, 200), 0)
+    pix.set_rect(pix.irect, (255, 0, 255))
+    service.put("other-tenant-bkt", "secret.png", pix.tobytes("png"))
+    root = service.storage / "other-tenant-bkt"
+    return {"pdf": root / "secret.pdf", "png": root / "secret.png"}
+
+
+def magenta(pix: pymupdf.Pixmap) -> int:
+    data, n = pix.samples, pix.n
+    return sum(
+        1
+        for i in range(0, len(data), n)
+        if data[i] > 230 and data[i + 1] < 40 and data[i + 2] > 230
+    )
+
+
+@pytest.mark.soffice
+@pytest.mark.parametrize(
+    ("name", "secret", "target"),
+    [
+        ("odt-svg", "pdf", "png"), ("docx-svg", "pdf", "jpg"), ("odp-svg", "png", "png"),
+        ("odp-linked", "pdf", "txt"), ("docx-linked", "png", "pdf"),
+        ("fodt-as-doc", "png", "png"), ("rtf-includepicture", "pdf", "txt"),
+    ],
+)  # fmt: skip
+def test_document_linking_another_tenants_object_shows_nothing_of_it(
+    convert: Any,
+    service: Service,
+    probe: Probe,
+    other_tenant: dict[str, Path],
+    name: str,
+    secret: str,
+    target: str,
+) -> None:
+    make, filename = LINKING[name]
+    data = make(str(other_tenant[secret].absolute()), f"http://127.0.0.1:{probe.port}")
+    uri = service.put(BUCKET, f"hostile/{name}/{filename}", data)
+    _, delivery = convert(uri, target)
+    result = delivery.content
+    assert result["Status"] == "Succeeded", result
+    outputs = [service.object(t["URI"]) for t in result["Targets"]]
+    text = ""
+    for out in outputs:
+        if target in ("png", "jpg"):
+            assert magenta(pymupdf.Pixmap(str(out))) == 0, f"{out.name} shows the sentinel"
+        elif target == "pdf":
+            with pymupdf.open(out) as doc:
+                text += "".join(page.get_text() for page in doc)
+                assert all(magenta(page.get_pixmap(dpi=30)) == 0 for page in doc)
+        else:
+            text += out.read_text(encoding="utf-8")
+    if target in ("pdf", "txt"):
+        assert MARKER in text
+    assert "SENTINEL-PDF-5150" not in text
+    assert probe.paths == [], f"the converter fetched {probe.paths}"
+
+
+@pytest.mark.soffice
+def test_small_docx_with_a_huge_table_is_refused_before_libreoffice(
+    convert: Any, service: Service
+) -> None:
+    """~420 KB whose document.xml is ~95 MB (100,000 x 20 cells): refused by the XML expansion
+    cap with a clear message, and the worker converts the next document."""
+    uri = service.put(BUCKET, "hostile/big-table.docx", big_table_docx())
+    _, delivery = convert(uri, "pdf")
+    result = delivery.content
+    assert (result["Status"], result["Code"]) == ("Failed", "InvalidFile"), result
+    assert "IMM_MAX_XML_RATIO" in result["Message"]

@@ -60,7 +60,7 @@ def pdf_text(path: Path) -> str:
 def the_soffice(conv: Converter) -> int:
     """The converter's soffice.bin, found in /proc by its private pipe name."""
     pid = wait_soffice(f"pipe,name={conv.office.pipe};")
-    assert pid == conv.office.pid
+    assert pid == conv.office.soffice_pid()
     return pid
 
 

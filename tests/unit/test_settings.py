@@ -71,6 +71,13 @@ VALUES = [
     pytest.param({"IMM_NOTIFY_MAX_BACKOFF": "0.01"}, "notify_max_backoff_s", 0.01,
                  id="number-at-lo"),
     pytest.param({"IMM_API_PORT": "65535"}, "api_port", 65535, id="int-at-hi"),
+    pytest.param({}, "sandbox", "bwrap", id="sandbox-default"),
+    pytest.param({"IMM_SANDBOX": "OFF"}, "sandbox", "off", id="sandbox-off"),
+    pytest.param({}, "max_process_memory_mib", 2048, id="memory-default"),
+    pytest.param({"IMM_MAX_PROCESS_MEMORY": "0"}, "max_process_memory_mib", 0,
+                 id="memory-unbounded"),
+    pytest.param({}, "max_xml_ratio", 100, id="xml-ratio-default"),
+    pytest.param({"IMM_MAX_XML_RATIO": "0"}, "max_xml_ratio", 0, id="xml-ratio-off"),
 ]  # fmt: skip
 
 
@@ -138,6 +145,9 @@ REFUSED = [
                  "notification topics: t: type 'sqs'", id="topics-bad-type"),
     pytest.param({"IMM_NOTIFY_CONFIG": "/nonexistent/imm-topics.json"},
                  "IMM_NOTIFY_CONFIG='/nonexistent/imm-topics.json'", id="config-file-missing"),
+    pytest.param({"IMM_SANDBOX": "firejail"}, "IMM_SANDBOX='firejail': choose one of bwrap, off",
+                 id="sandbox-unknown"),
+    pytest.param({"IMM_MAX_PROCESS_MEMORY": "-1"}, "IMM_MAX_PROCESS_MEMORY", id="memory-negative"),
 ]  # fmt: skip
 
 

@@ -2,14 +2,18 @@
 
 The command lines are built by pure functions (`transcode_args`, `snapshot_times`,
 `snapshot_args`); `run_tool` runs ffmpeg/ffprobe with a deadline shared by the whole task
-(`IMM_MEDIA_TIMEOUT`) and kills them past it.
+(`IMM_MEDIA_TIMEOUT`) and kills them past it, in the sandbox and under the memory bound of
+workers/sandbox.py (a `Jail`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +22,12 @@ from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.naming import source_values, time_values
 from imm_engine.tasktypes.media_convert import CONTAINERS, output_uri
+from workers.memwatch import MemoryWatch, descendant, exceeded
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
+from workers.sandbox import Policy, policy_of
+
+log = logging.getLogger("imm_engine.worker")
 
 VIDEO_ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "copy": "copy"}
 AUDIO_ENCODERS = {
@@ -139,32 +147,72 @@ def _timeout(seconds: float) -> TaskFailure:
     return TaskFailure("ConvertTimeout", f"The media conversion took longer than {seconds:g} s.")
 
 
-def run_tool(args: list[str], deadline: Deadline, what: str) -> str:
+@dataclass(frozen=True)
+class Jail:
+    """How ffmpeg and ffprobe run: in the sandbox, seeing only the task's directory (bound at
+    its own path, so arguments need no translation), under the memory bound."""
+
+    policy: Policy
+    workdir: Path
+
+    def command(self, args: list[str]) -> list[str]:
+        if self.policy.enabled:
+            tool = shutil.which(args[0])
+            if tool is None:
+                raise FileNotFoundError(args[0])
+            args = [tool, *args[1:]]
+        workdir = str(self.workdir.absolute())
+        env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"}
+        return self.policy.command(args, binds=[(self.workdir, workdir)], chdir=workdir, env=env)
+
+
+#: No sandbox, no bound: for callers outside a task (and tests of the pure helpers).
+BARE = Jail(Policy(mode="off", memory_mib=0), Path("."))
+
+
+def run_tool(args: list[str], deadline: Deadline, what: str, jail: Jail = BARE) -> str:
+    started = time.monotonic()
+    if jail is not BARE:
+        jail.policy.own(jail.workdir)
     try:
-        done = subprocess.run(
-            args,
-            capture_output=True,
-            timeout=deadline.remaining(),
-            check=False,
+        proc = subprocess.Popen(
+            jail.command(args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
+            env=None if jail is BARE else {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         )
-    except subprocess.TimeoutExpired as exc:
-        raise _timeout(deadline.seconds) from exc
     except FileNotFoundError as exc:
         raise TaskFailure("InternalError", f"{args[0]} is not installed on this worker.") from exc
-    if done.returncode != 0:
-        tail = " ".join(done.stderr.strip().splitlines()[-3:])[-400:]
+    tool = Path(args[0]).name
+    watch = MemoryWatch(lambda: descendant(proc.pid, tool), jail.policy.memory_bytes)
+    with watch:
+        try:
+            stdout, stderr = proc.communicate(timeout=deadline.remaining())
+        except (subprocess.TimeoutExpired, TaskFailure) as exc:
+            proc.kill()  # bwrap: its sandbox dies with it (--die-with-parent)
+            proc.communicate()
+            if watch.hit():
+                raise exceeded("The media file", jail.policy.memory_bytes) from exc
+            raise _timeout(deadline.seconds) from exc
+    if proc.returncode != 0:
+        if watch.hit(stderr.encode(errors="replace")):
+            log.warning("%s hit the memory bound after %.1f s", what, time.monotonic() - started)
+            raise exceeded("The media file", jail.policy.memory_bytes)
+        tail = " ".join(stderr.strip().splitlines()[-3:])[-400:]
         raise TaskFailure("InvalidFile" if what == "probe" else "ConvertFailed", f"{what}: {tail}")
-    return done.stdout
+    return stdout
 
 
-def probe(path: Path, deadline: Deadline) -> dict[str, Any]:
+def probe(path: Path, deadline: Deadline, jail: Jail = BARE) -> dict[str, Any]:
     out = run_tool(
         ["ffprobe", "-v", "error", *INPUT_GUARD, "-print_format", "json", "-show_format",
          "-show_streams", str(path)],
         deadline,
         "probe",
+        jail,
     )  # fmt: skip
     try:
         info: dict[str, Any] = json.loads(out)
@@ -194,7 +242,8 @@ class MediaConvert:
         src_uri = uris.parse_object(source["URI"], "Sources.URI")
         src = ctx.workdir / f"source.{src_uri.ext or 'media'}"
         info = fetch(ctx, src_uri, src)
-        src_info = probe(src, deadline)
+        jail = Jail(policy_of(ctx.settings), ctx.workdir)
+        src_info = probe(src, deadline, jail)
         full = duration_of(src_info)
         start = float(source.get("StartTime") or 0)
         length = max(full - start, 0.0)
@@ -211,14 +260,14 @@ class MediaConvert:
         for n, target in enumerate(job["targets"], 1):
             result: dict[str, Any] = {}
             if target.get("URI"):
-                result.update(self._media(ctx, rec, src, source, target, values, deadline))
+                result.update(self._media(ctx, rec, src, source, target, values, deadline, jail))
             if target.get("Snapshots"):
                 if not has_video or source.get("DisableVideo"):
                     raise TaskFailure(
                         "InvalidFile", "The source has no video to take snapshots of."
                     )
                 result["Snapshots"] = self._snapshots(
-                    ctx, rec, src, start, length, target["Snapshots"], values, deadline
+                    ctx, rec, src, start, length, target["Snapshots"], values, deadline, jail
                 )
             results.append(result)
             ctx.progress(5 + 94 * n / len(job["targets"]))
@@ -236,13 +285,14 @@ class MediaConvert:
         target: dict[str, Any],
         values: dict[str, str],
         deadline: Deadline,
+        jail: Jail,
     ) -> dict[str, Any]:
         container = target["Container"]
         template = templates.parse(target["URI"], "Targets.URI")
         uri = output_uri(template, {**values, "autoext": container}, rec.tags, container)
         out = ctx.workdir / f"out.{container}"
-        run_tool(transcode_args(src, out, source, target), deadline, "ffmpeg")
-        out_info = probe(out, deadline)
+        run_tool(transcode_args(src, out, source, target), deadline, "ffmpeg", jail)
+        out_info = probe(out, deadline, jail)
         upload(ctx, out, uri)
         out.unlink(missing_ok=True)
         streams = sorted({s.get("codec_type", "") for s in out_info["streams"]})
@@ -263,6 +313,7 @@ class MediaConvert:
         snapshots: list[dict[str, Any]],
         values: dict[str, str],
         deadline: Deadline,
+        jail: Jail,
     ) -> list[dict[str, Any]]:
         made: list[dict[str, Any]] = []
         for snap in snapshots:
@@ -270,7 +321,7 @@ class MediaConvert:
             for index, at in enumerate(snapshot_times(snap, length), 1):
                 out = ctx.workdir / f"snap.{snap['Format']}"
                 out.unlink(missing_ok=True)
-                run_tool(snapshot_args(src, out, start + at, snap), deadline, "ffmpeg")
+                run_tool(snapshot_args(src, out, start + at, snap), deadline, "ffmpeg", jail)
                 if not out.is_file() or out.stat().st_size == 0:
                     break  # past the last frame
                 uri = templates.render_uri(

@@ -26,7 +26,7 @@ from workers.processors.image_sources import images_to_pdf
 from workers.processors.objects import fetch, upload
 from workers.processors.text import flow
 from workers.quarantine import Quarantine
-from workers.soffice import comments, oneshot, rtf_fields, sniff
+from workers.soffice import comments, links, oneshot, rtf_fields, sniff
 from workers.soffice.converter import Converter, PdfExport
 from workers.soffice.export_options import ExportOptions
 from workers.split import planning
@@ -65,7 +65,7 @@ class OfficeConversion:
         else:
             info = fetch(ctx, source, src)
             ctx.progress(10, force=True)
-            encrypted = check_content(src, source_type, password)
+            encrypted = check_content(src, source_type, password, ctx.settings.max_xml_ratio)
             if family == Family.WORD:
                 src = prepare_comments(ctx, job, src, source_type, password)
 
@@ -145,7 +145,7 @@ def result_fields(
     }
 
 
-def check_content(src: Path, source_type: str, password: str) -> bool:
+def check_content(src: Path, source_type: str, password: str, max_xml_ratio: int = 0) -> bool:
     """Refuse content that cannot be of its declared type; True when it is encrypted OOXML."""
     with open(src, "rb") as f:
         head = f.read(65536)
@@ -154,11 +154,20 @@ def check_content(src: Path, source_type: str, password: str) -> bool:
     if problem is None and kind == sniff.Kind.OLE:
         problem = sniff.compound_file_problem(src)
     if problem is None and kind == sniff.Kind.ZIP:
-        problem = sniff.zip_problem(src)
+        problem = sniff.zip_problem(src) or sniff.xml_expansion_problem(src, max_xml_ratio)
     if problem:
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
         )
+    # The private copy loses its links outside itself (defence in depth: workers/sandbox.py).
+    if kind == sniff.Kind.ZIP:
+        removed = links.strip_package(src)
+    elif kind == sniff.Kind.TEXT:
+        removed = links.strip_flat(src)
+    else:
+        removed = 0
+    if removed:
+        log.info("%s: %d reference(s) outside the document removed", src.name, removed)
     if kind == sniff.Kind.RTF:  # the private copy: fields may not pull in the server's files
         data, pulled = rtf_fields.neutralise(src.read_bytes())
         if pulled:
@@ -274,11 +283,12 @@ def prepare_comments(
         return src
     if not (oneshot.applies(source_type, password) and comments.binary_has_comments(src)):
         return src
-    binary: str = ctx.resources["converter"].binary
+    converter: Converter = ctx.resources["converter"]
+    binary, policy = converter.binary, converter.policy
     timeout = ctx.settings.convert_timeout_s
     if not show:
-        return oneshot.convert(binary, src, ctx.workdir, timeout, "pdf")
-    docx = oneshot.convert(binary, src, ctx.workdir, timeout, "docx")
+        return oneshot.convert(binary, src, ctx.workdir, timeout, "pdf", policy)
+    docx = oneshot.convert(binary, src, ctx.workdir, timeout, "docx", policy)
     comments.rewrite(docx, docx, "docx", show=True)
     return docx
 

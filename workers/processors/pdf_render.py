@@ -53,7 +53,12 @@ def render(
             "image, "
             f"above {MAX_PIXELS // 1_000_000} megapixels; lower ImageDPI or ScalePercentage.",
         )
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+    try:
+        pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+    except Exception as exc:  # MuPDF's allocation failure (FzErrorSystem/FzErrorMemory)
+        if "malloc" in str(exc) or "memory" in str(exc).lower():
+            raise MemoryError(str(exc)) from exc
+        raise
     if fmt == "jpg":
         pix.save(
             str(out),

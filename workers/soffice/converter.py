@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from typing import Any
 from imm_engine.errors import TaskFailure
 from imm_engine.metrics import registry as metrics
 from imm_engine.pages import PageSelection
+from workers.memwatch import MemoryWatch
+from workers.sandbox import Policy
 from workers.soffice.bridge import import_uno, prop
 from workers.soffice.export_options import ExportOptions
 from workers.soffice.process import (
@@ -63,13 +66,15 @@ class Converter:
         start_timeout_s: float,
         convert_timeout_s: float,
         restart_after: int,
+        policy: Policy | None = None,
     ) -> None:
         self.binary = find_binary(binary)
         self.slot = ProfileSlot(profile_base)
         self.start_timeout_s = start_timeout_s
         self.convert_timeout_s = convert_timeout_s
         self.restart_after = restart_after
-        self.office = OfficeProcess(self.binary, self.slot, start_timeout_s)
+        self.policy = policy or Policy()
+        self.office = OfficeProcess(self.binary, self.slot, start_timeout_s, self.policy)
         self.converted = 0
         self.restarts = 0
         self._start_failures = 0
@@ -143,6 +148,14 @@ class Converter:
         their sheets (the layout is not counted when neither needs it)."""
         desktop = self._desktop()
         fired = threading.Event()
+        # soffice sees only its exchange directory: the task's input goes in, the PDF comes
+        # out, and nothing stays for the next task.
+        exchange = self.office.exchange
+        inbox = exchange / f"source{src.suffix}"
+        outbox = exchange / "converted.pdf"
+        _empty(exchange)
+        shutil.copyfile(src, inbox)
+        self.policy.own(exchange)
 
         def on_timeout() -> None:
             fired.set()
@@ -158,12 +171,36 @@ class Converter:
         watchdog.daemon = True
         watchdog.start()
         started = time.monotonic()
+        watch = MemoryWatch(self.office.soffice_pid, self.policy.memory_bytes, self.office.log_path)
         try:
-            result = _export(desktop, src, out, password, selection, map_sheets, options)
+            with watch:
+                result = _export(
+                    desktop,
+                    self.office.inside(inbox),
+                    self.office.inside(outbox),
+                    password,
+                    selection,
+                    map_sheets,
+                    options,
+                )
+            shutil.move(outbox, out)
         except Exception as exc:
             outcome = "timeout" if fired.is_set() else "failed"
             if not fired.is_set() and (_bridge_lost(exc) or self._died()):
                 outcome = "crash"
+            if not fired.is_set() and watch.hit():
+                # Hit the memory bound: the document's fault, every time. Not retried.
+                metrics.soffice_export("memory", time.monotonic() - started)
+                log.warning(
+                    "conversion of %s hit the memory bound (peak VmData %d MiB, RSS %d MiB) "
+                    "after %.1f s",
+                    src.name,
+                    watch.peak // 1024**2,
+                    watch.peak_rss // 1024**2,
+                    time.monotonic() - started,
+                )
+                self.restart("it hit the memory bound", "memory")
+                raise watch.failure("The document") from exc
             metrics.soffice_export(outcome, time.monotonic() - started)
             # A load that fails because soffice was killed (watchdog) or died is not the
             # document's fault alone: check those first, even when _export named the file.
@@ -189,6 +226,7 @@ class Converter:
             ) from exc
         finally:
             watchdog.cancel()
+            _empty(exchange)
         log.debug("converted %s in %.3f s", src.name, time.monotonic() - started)
         metrics.soffice_export("ok", time.monotonic() - started)
         self.converted += 1
@@ -276,6 +314,15 @@ def _store(
             if rng is not None:
                 sheets[page] = (rng.Sheet + 1, names[rng.Sheet] if rng.Sheet < len(names) else "")
     return PdfExport(page_count=page_count, pages=pages, sheets=sheets)
+
+
+def _empty(directory: Path) -> None:
+    """Remove everything in `directory` (soffice's exchange), keeping the directory."""
+    for entry in directory.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _open_failure(password: str) -> str:

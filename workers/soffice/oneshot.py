@@ -7,11 +7,16 @@ command line, which loads and exports without ever creating the comment windows.
 own profile in the task's directory (about 2-4 s). Without `ShowComments` straight to PDF
 (the whole document, no comments); with it to docx, whose comments `comments.rewrite` turns
 into text before the warm LibreOffice converts it like any docx.
+
+It gets everything the warm one has: the hardened profile (process.REGISTRY: no macros, no
+links followed, every fetch to a dead proxy), the sandbox (it sees only a copy of the
+document, its profile and a private /tmp: workers/sandbox.py) and the memory bound.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,7 +24,15 @@ from pathlib import Path
 
 from imm_engine.errors import TaskFailure
 from imm_engine.formats import SOURCE_TYPES, Family
+from workers.memwatch import MemoryWatch, descendant, exceeded
+from workers.sandbox import Policy
 from workers.soffice.comments import ODF_TYPES, OOXML_TYPES
+from workers.soffice.process import (
+    EXCHANGE_INSIDE,
+    PROFILE_INSIDE,
+    soffice_env,
+    write_profile,
+)
 
 EXIT_RESTART = 81
 
@@ -38,51 +51,94 @@ def applies(source_type: str, password: str) -> bool:
 TARGETS = {"pdf": "pdf:writer_pdf_Export", "docx": "docx:MS Word 2007 XML"}
 
 
-def to_pdf(binary: str, src: Path, workdir: Path, timeout_s: float) -> Path:
+def to_pdf(
+    binary: str, src: Path, workdir: Path, timeout_s: float, policy: Policy | None = None
+) -> Path:
     """Convert `src` to PDF with a one-off soffice; the PDF's path."""
-    return convert(binary, src, workdir, timeout_s, "pdf")
+    return convert(binary, src, workdir, timeout_s, "pdf", policy)
 
 
-def convert(binary: str, src: Path, workdir: Path, timeout_s: float, target: str) -> Path:
+def convert(
+    binary: str,
+    src: Path,
+    workdir: Path,
+    timeout_s: float,
+    target: str,
+    policy: Policy | None = None,
+) -> Path:
     """Convert `src` to `target` (pdf, docx) with a one-off soffice; the output's path."""
-    out_dir = workdir / "oneshot"
-    profile = workdir / "oneshot-profile"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    policy = policy or Policy()
+    base = workdir / "oneshot-run"
+    shutil.rmtree(base, ignore_errors=True)
+    exchange, profile, tmp = base / "work", base / "profile", base / "tmp"
+    for d in (exchange / "out", tmp):
+        d.mkdir(parents=True)
+    write_profile(profile)
+    inbox = exchange / f"source{src.suffix}"
+    shutil.copyfile(src, inbox)
+    policy.own(base)
+    if policy.enabled:
+        where = {exchange: EXCHANGE_INSIDE, profile: PROFILE_INSIDE}
+    else:
+        where = {exchange: str(exchange), profile: str(profile)}
+    env = soffice_env(where[profile], binary)
     args = [
         binary, "--headless", "--invisible", "--nocrashreport", "--nodefault", "--nologo",
         "--nofirststartwizard", "--norestore", "--nolockcheck",
-        f"-env:UserInstallation={profile.as_uri()}",
-        "--convert-to", TARGETS[target], "--outdir", str(out_dir), str(src),
+        f"-env:UserInstallation={Path(where[profile]).as_uri()}",
+        "--convert-to", TARGETS[target], "--outdir", f"{where[exchange]}/out",
+        f"{where[exchange]}/{inbox.name}",
     ]  # fmt: skip
-    env = {**os.environ, "SAL_USE_VCLPLUGIN": "svp", "HOME": str(profile)}
+    args = policy.command(
+        args,
+        binds=[(profile, PROFILE_INSIDE), (tmp, "/tmp"), (exchange, EXCHANGE_INSIDE)],
+        chdir=EXCHANGE_INSIDE,
+        env=env,
+    )
+    if not policy.enabled:
+        env = {**os.environ, **env}
+    log = base / "soffice.log"
     started = time.monotonic()
-    code = _run(args, env, timeout_s)
-    if code == EXIT_RESTART:  # a fresh profile was initialised: soffice asks to be run again
-        code = _run(args, env, max(1.0, timeout_s - (time.monotonic() - started)))
-    result = out_dir / f"{src.stem}.{target}"
-    if code != 0 or not result.exists() or result.stat().st_size == 0:
+    code, hit = _run(args, env, timeout_s, policy, log)
+    if code == EXIT_RESTART and not hit:  # a fresh profile was initialised: run it again
+        code, hit = _run(args, env, max(1.0, timeout_s - (time.monotonic() - started)), policy, log)
+    made = exchange / "out" / f"{inbox.stem}.{target}"
+    if hit:
+        raise exceeded("The document", policy.memory_bytes)
+    if code != 0 or not made.exists() or made.stat().st_size == 0:
         raise TaskFailure(
             "ConverterCrashed",
             f"LibreOffice could not convert the document (exit status {code} after "
             f"{time.monotonic() - started:.1f} s).",
         )
+    result = workdir / "oneshot" / f"{src.stem}.{target}"
+    result.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(made, result)
+    shutil.rmtree(base, ignore_errors=True)
     return result
 
 
-def _run(args: list[str], env: dict[str, str], timeout_s: float) -> int:
-    proc = subprocess.Popen(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        return proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise TaskFailure(
-            "ConvertTimeout", f"The conversion did not finish within {timeout_s:.0f} s."
-        ) from None
+def _run(
+    args: list[str], env: dict[str, str], timeout_s: float, policy: Policy, log: Path
+) -> tuple[int, bool]:
+    """Exit status, and whether the run hit the memory bound."""
+    with open(log, "ab") as stderr:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+            start_new_session=True,
+        )
+    watch = MemoryWatch(lambda: descendant(proc.pid, "soffice.bin"), policy.memory_bytes, log)
+    with watch:
+        try:
+            code = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise TaskFailure(
+                "ConvertTimeout", f"The conversion did not finish within {timeout_s:.0f} s."
+            ) from None
+    return code, code not in (0, EXIT_RESTART) and watch.hit()

@@ -1,9 +1,17 @@
 """One long-lived soffice process: start, connect over a UNO pipe, warm up, stop.
 
 soffice.bin is started directly (not through the `soffice` shell wrapper) under
-`setpriv --pdeathsig KILL`, so it dies with the worker process that owns it, whatever kills
-that process. Each process gets its own user profile, reused across restarts (a warm profile
-starts faster), locked so no two live processes share one.
+`setpriv --pdeathsig KILL` (or bwrap's `--die-with-parent`), so it dies with the worker
+process that owns it, whatever kills that process. Each process gets its own user profile,
+reused across restarts (a warm profile starts faster), locked so no two live processes share
+one.
+
+Each soffice runs in the sandbox of workers/sandbox.py (IMM_SANDBOX) under the memory bound
+(IMM_MAX_PROCESS_MEMORY). It sees its profile (at its own path), a private `/tmp` (where its
+UNO pipe socket appears: a symlink in the real /tmp lets our side reach it) and one
+*exchange* directory (`/imm/work`): the converter puts each task's input there, reads the
+output from there and empties it between tasks, so no other task's files and nothing of the
+storage root are ever visible to LibreOffice.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
+from workers.memwatch import descendant
+from workers.sandbox import Policy
 from workers.soffice.bridge import import_uno, prop
 
 log = logging.getLogger("imm_engine.soffice")
@@ -60,6 +70,8 @@ class RestartRequested(StartFailed):
 
 
 EXIT_RESTART = 81
+#: A symlink to a pipe socket that is still missing after this long belongs to no soffice.
+STALE_PIPE_S = 2 * 3600
 
 
 def find_binary(configured: str) -> str:
@@ -74,8 +86,37 @@ def find_binary(configured: str) -> str:
     raise StartFailed("LibreOffice is not installed (soffice.bin not found); run `make deps`")
 
 
+#: Where the sandboxed soffice sees its directories (the warm one: its profile at its own
+#: path, so its command line names it; the one-off: here).
+PROFILE_INSIDE = "/imm/profile"
+EXCHANGE_INSIDE = "/imm/work"
+
+
+def write_profile(path: Path) -> None:
+    """A profile directory with the hardened settings (REGISTRY), new or made by an older
+    version."""
+    user = path / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    registry = user / "registrymodifications.xcu"
+    if not registry.exists():
+        registry.write_text(REGISTRY, encoding="utf-8")
+    else:
+        enforce_registry(registry)
+
+
+def soffice_env(home: str, binary: str = DEFAULT_BINARY) -> dict[str, str]:
+    """The whole environment of a soffice (none of the worker's variables, secrets included).
+    LD_LIBRARY_PATH: in the sandbox there is no /proc/self/exe for the loader's $ORIGIN."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
+    env["LD_LIBRARY_PATH"] = str(Path(os.path.realpath(binary)).parent)
+    env.update({k: os.environ[k] for k in ("LANG", "LC_ALL", "LANGUAGE", "TZ") if k in os.environ})
+    env["SAL_USE_VCLPLUGIN"] = "svp"
+    return env
+
+
 class ProfileSlot:
-    """A user-profile directory held under an exclusive lock for this process's lifetime."""
+    """A user-profile directory held under an exclusive lock for this process's lifetime,
+    with the slot's run directory beside it (`run-N`: the sandbox's /tmp and exchange)."""
 
     def __init__(self, base: Path) -> None:
         base.mkdir(parents=True, exist_ok=True)
@@ -89,19 +130,17 @@ class ProfileSlot:
                 continue
             self._lock = lock
             self.path = (base / f"profile-{slot}").absolute()
+            self.run = (base / f"run-{slot}").absolute()
             return
         raise StartFailed(f"no free LibreOffice profile slot under {base}")
 
     def prepare(self, fresh: bool = False) -> None:
         if fresh:
             shutil.rmtree(self.path, ignore_errors=True)
-        user = self.path / "user"
-        user.mkdir(parents=True, exist_ok=True)
-        registry = user / "registrymodifications.xcu"
-        if not registry.exists():
-            registry.write_text(REGISTRY, encoding="utf-8")
-        else:
-            enforce_registry(registry)
+        write_profile(self.path)
+        shutil.rmtree(self.run, ignore_errors=True)
+        for sub in ("tmp", "work"):
+            (self.run / sub).mkdir(parents=True, exist_ok=True)
 
     def release(self) -> None:
         if self._lock is not None:
@@ -124,10 +163,17 @@ class OfficeProcess:
     """soffice.bin plus the UNO desktop connected to it. `start` must run on the thread that
     will outlive the process (the worker's main thread): the parent-death signal follows it."""
 
-    def __init__(self, binary: str, profile: ProfileSlot, start_timeout_s: float) -> None:
+    def __init__(
+        self,
+        binary: str,
+        profile: ProfileSlot,
+        start_timeout_s: float,
+        policy: Policy | None = None,
+    ) -> None:
         self.binary = binary
         self.profile = profile
         self.start_timeout_s = start_timeout_s
+        self.policy = policy or Policy()
         self.proc: subprocess.Popen[bytes] | None = None
         self.desktop: Any = None
         self.ready = threading.Event()
@@ -142,32 +188,76 @@ class OfficeProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def exchange(self) -> Path:
+        """The directory (host side) soffice reads its input from and writes its output to."""
+        return self.profile.run / "work"
+
+    @property
+    def log_path(self) -> Path:
+        """soffice's stderr (bad_alloc and other last words)."""
+        return self.profile.run / "soffice.log"
+
+    def inside(self, path: Path) -> Path:
+        """Where soffice sees `path`, a file in the exchange directory."""
+        if not self.policy.enabled:
+            return path
+        return Path(EXCHANGE_INSIDE) / path.relative_to(self.exchange)
+
+    def soffice_pid(self) -> int | None:
+        """The host pid of soffice.bin itself (bwrap and prlimit stand in between)."""
+        if not self.alive() or self.proc is None:
+            return None
+        return descendant(self.proc.pid, "soffice.bin")
+
     def start(self, *, fresh_profile: bool = False) -> None:
-        self.profile.prepare(fresh=fresh_profile)
         self._forget_pipe()
+        self.profile.prepare(fresh=fresh_profile)
         pipe = f"imm-{uuid.uuid4().hex}"
         self.pipe = pipe
+        sandboxed = self.policy.enabled
+        # The profile is bound at its own path: soffice's command line names it, as before.
+        profile = str(self.profile.path)
         args = [
             self.binary, "--headless", "--invisible", "--nocrashreport", "--nodefault",
             "--nologo", "--nofirststartwizard", "--norestore", "--nolockcheck",
-            f"-env:UserInstallation={self.profile.path.as_uri()}",
+            f"-env:UserInstallation={Path(profile).as_uri()}",
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ]  # fmt: skip
+        env = soffice_env(profile, self.binary)
+        if sandboxed:
+            run = self.profile.run
+            self.policy.own(self.profile.path, run / "tmp", run / "work")
+            args = self.policy.command(
+                args,
+                binds=[
+                    (self.profile.path, profile),
+                    (run / "tmp", "/tmp"),
+                    (run / "work", EXCHANGE_INSIDE),
+                ],
+                chdir=EXCHANGE_INSIDE,
+                env=env,
+            )
+            # Our side of the UNO pipe: the socket soffice makes in its private /tmp.
+            self._sweep_dangling()
+            os.symlink(run / "tmp" / self._socket_name(self.policy.as_uid()), self._client_socket())
+        else:
+            args = self.policy.command(args)
         setpriv = shutil.which("setpriv")
-        if setpriv:
+        if setpriv:  # the death signal survives the exec of prlimit, bwrap and soffice
             args = [setpriv, "--pdeathsig", "KILL", "--", *args]
-        env = {**os.environ, "SAL_USE_VCLPLUGIN": "svp", "HOME": str(self.profile.path)}
         self.ready.clear()
         self.error = None
         self.desktop = None
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
+        with open(self.log_path, "wb") as log_file:
+            self.proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                env=env if sandboxed else {**os.environ, **env},
+            )
         threading.Thread(
             target=self._connect, args=(pipe, self.proc), daemon=True, name="soffice-connect"
         ).start()
@@ -255,10 +345,38 @@ class OfficeProcess:
         self.desktop = None
         self._forget_pipe()
 
+    def _socket_name(self, uid: int) -> str:
+        return f"OSL_PIPE_{uid}_{self.pipe}"
+
+    def _client_socket(self) -> str:
+        """Where our side of the bridge looks for the pipe socket (LibreOffice's rule)."""
+        return os.path.join("/tmp", self._socket_name(os.getuid()))
+
+    @staticmethod
+    def _sweep_dangling() -> None:
+        """Remove our symlinks to pipe sockets that are gone (a worker killed outright cannot
+        remove its own). A live soffice's symlink points to an existing socket; one still
+        starting (no socket yet) has its directory and is young: both stay."""
+        prefix = f"OSL_PIPE_{os.getuid()}_imm-"
+        now = time.time()
+        with contextlib.suppress(OSError):
+            for name in os.listdir("/tmp"):
+                path = os.path.join("/tmp", name)
+                if not name.startswith(prefix) or not os.path.islink(path):
+                    continue
+                with contextlib.suppress(OSError):
+                    target = os.readlink(path)
+                    stale = not os.path.isdir(os.path.dirname(target)) or (
+                        now - os.lstat(path).st_mtime > STALE_PIPE_S
+                    )
+                    if stale and not os.path.exists(path):
+                        os.unlink(path)
+
     def _forget_pipe(self) -> None:
-        """Remove the pipe socket a killed soffice leaves in /tmp (one per start otherwise)."""
+        """Remove the pipe socket (or our symlink to it) a killed soffice leaves in /tmp (one
+        per start otherwise)."""
         if self.pipe and (self.proc is None or self.proc.poll() is not None):
             for directory in {tempfile.gettempdir(), "/tmp"}:
                 with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(directory, f"OSL_PIPE_{os.getuid()}_{self.pipe}"))
+                    os.unlink(os.path.join(directory, self._socket_name(os.getuid())))
             self.pipe = ""

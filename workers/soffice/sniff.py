@@ -121,6 +121,34 @@ def zip_problem(path: Path) -> str | None:
     return None
 
 
+#: XML parts may always expand to this much, whatever the file's size.
+MIN_XML_BYTES = 32 * 1024**2
+XML_SUFFIXES = (".xml", ".rels", ".vml", ".svg", ".xhtml", ".opf", ".ncx", ".html")
+
+
+def xml_expansion_problem(path: Path, max_ratio: int) -> str | None:
+    """Why the XML parts of a zip package expand beyond reason for its size, or None.
+
+    LibreOffice builds a model of every element it reads: a table of 100,000 rows packed
+    into a few hundred KB becomes gigabytes of memory. The XML parts together may expand to
+    `max_ratio` times the file's size (and at least MIN_XML_BYTES); 0 turns this off."""
+    if not max_ratio:
+        return None
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    xml = sum(m.file_size for m in members if m.filename.lower().endswith(XML_SUFFIXES))
+    allowed = max(MIN_XML_BYTES, max_ratio * path.stat().st_size)
+    if xml > allowed:
+        return (
+            f"its XML parts expand to {xml // 1024**2} MiB, more than {max_ratio} times the "
+            f"file's size (IMM_MAX_XML_RATIO)"
+        )
+    return None
+
+
 def is_encrypted_ooxml(path: Path) -> bool:
     """An OLE container holding an encrypted Office Open XML package."""
     with open(path, "rb") as f:
