@@ -53,10 +53,15 @@ def service_unavailable(detail: str) -> ApiError:
 
 
 class TaskFailure(ImmError):
-    """A task cannot succeed. `retryable` marks failures a later attempt may not hit."""
+    """A task cannot succeed. `retryable` marks failures a later attempt may not hit;
+    `infrastructure` those that are not the document's fault (a process killed from outside:
+    the OOM killer, an operator, a deploy), which get a larger retry budget (workers/retry.py)."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str, *, retryable: bool = False, infrastructure: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.retryable = retryable
+        self.retryable = retryable or infrastructure
+        self.infrastructure = infrastructure

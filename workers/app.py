@@ -86,8 +86,8 @@ def deps() -> runner.Deps:
             store=TaskStore(client, keys, settings.task_ttl_s),
             storage=open_store(settings),
             processors=PROCESSORS,
-            resources={"converter": converter, "quarantine": quarantine(client)},
         )
+        _deps.resources["quarantine"] = quarantine(client, _deps.store)
         _deps.resources["splitter"] = ranges.Splitter(
             _deps,
             SplitStore(client, keys, settings.split_scratch_ttl_s),
@@ -110,12 +110,17 @@ def publish_range(task_id: str, k: int, countdown: float) -> None:
     )
 
 
-def quarantine(client: redis.Redis) -> Quarantine | None:
-    """Documents that keep crashing LibreOffice are refused (None: IMM_QUARANTINE_AFTER=0)."""
+def quarantine(client: redis.Redis, store: TaskStore) -> Quarantine | None:
+    """Documents that keep crashing LibreOffice are refused (None: IMM_QUARANTINE_AFTER=0).
+    A run lost with its worker is an infrastructure fault of its task (workers/retry.py)."""
     if not settings.quarantine_after:
         return None
     return Quarantine(
-        client, keys, threshold=settings.quarantine_after, ttl_s=settings.quarantine_ttl_s
+        client,
+        keys,
+        threshold=settings.quarantine_after,
+        ttl_s=settings.quarantine_ttl_s,
+        on_worker_lost=lambda task_id: store.infrastructure_faults(task_id, 1),
     )
 
 

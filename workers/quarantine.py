@@ -7,10 +7,15 @@ last strike). From `threshold` strikes on (2 by default) the document is quarant
 for the same bytes fails at once with `InvalidFile.Quarantined`, without starting a
 conversion, so one poisonous document cannot take a worker's LibreOffice down over and over.
 
-A worker process that dies while LibreOffice converts a document (SIGKILL, the kernel's OOM
-killer, the Celery hard time limit) cannot count anything; a marker set before the
+Kills from outside are not the document's fault and are no strike: a LibreOffice ended by
+SIGKILL, SIGTERM, SIGINT or SIGHUP (the OOM killer, an operator, a deploy) fails its run as an
+infrastructure fault, retried with a larger budget (workers/retry.py). A worker process that
+dies while LibreOffice converts a document cannot tell why; a marker set before the
 conversion and removed after it lets the task's next run (the message is delivered again)
-count that death as a strike too.
+count that death as a *loss*, which counts against the document only when it repeats: twice
+the threshold of losses (4 by default) on the same bytes quarantine them too, so a document
+that kills its worker process itself cannot loop forever. A conversion of the same bytes that
+succeeds clears their strikes and losses: that document is not poison.
 
 The strike that reaches the threshold also ends its own task: the failure is no longer
 retried. Deleting the key lifts the quarantine.
@@ -21,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,30 +53,54 @@ def digest(path: Path) -> str:
 
 
 class Quarantine:
-    def __init__(self, client: redis.Redis, keys: Keys, *, threshold: int, ttl_s: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        *,
+        threshold: int,
+        ttl_s: int,
+        on_worker_lost: Callable[[str], object] = lambda task_id: None,
+    ) -> None:
         self.r = client
         self.keys = keys
         self.threshold = threshold
         self.ttl_s = ttl_s
+        #: Called with the TaskId of a run that finds its worker died mid-conversion.
+        self.on_worker_lost = on_worker_lost
 
     def strikes(self, sha: str) -> int:
         return int(self.r.hget(self.keys.quarantine(sha), "strikes") or 0)
 
-    def check(self, sha: str) -> None:
-        """Raise `InvalidFile.Quarantined` when the document is quarantined."""
-        strikes = self.strikes(sha)
+    def counts(self, sha: str) -> tuple[int, int]:
+        """(strikes, losses) of the document."""
+        strikes, lost = self.r.hmget(self.keys.quarantine(sha), ["strikes", "lost"])
+        return int(strikes or 0), int(lost or 0)
+
+    def check(self, sha: str) -> tuple[int, int]:
+        """Raise `InvalidFile.Quarantined` when the document is quarantined; else its
+        (strikes, losses)."""
+        strikes, lost = self.counts(sha)
+        if lost >= 2 * self.threshold:
+            raise TaskFailure(
+                QUARANTINED,
+                f"The document (SHA-256 {sha[:16]}...) was being converted each time a worker "
+                f"process died, {lost} times; it is quarantined and will not be converted again.",
+            )
         if strikes >= self.threshold:
             raise TaskFailure(
                 QUARANTINED,
                 f"The document (SHA-256 {sha[:16]}...) made LibreOffice crash or hang "
                 f"{strikes} times; it is quarantined and will not be converted again.",
             )
+        return strikes, lost
 
-    def strike(self, sha: str, code: str, task_id: str) -> int:
-        """Count one crash or hang on the document; returns its strikes so far."""
+    def strike(self, sha: str, code: str, task_id: str, field: str = "strikes") -> int:
+        """Count one crash or hang (or, `field="lost"`, one worker lost) on the document;
+        returns the count so far."""
         key = self.keys.quarantine(sha)
         pipe = self.r.pipeline(transaction=True)
-        pipe.hincrby(key, "strikes", 1)
+        pipe.hincrby(key, field, 1)
         pipe.hset(key, mapping={"last_code": code, "last_task": task_id, "last_ts": time.time()})
         pipe.expire(key, self.ttl_s)
         strikes = int(pipe.execute()[0])
@@ -90,23 +119,23 @@ class Quarantine:
         finds its own task's marker from an earlier run knows that run's worker died while
         LibreOffice converted this document (killed, out of memory, time limit): a strike."""
         sha = digest(src)
-        self.check(sha)
+        strikes, lost = self.check(sha)
         marker = self.keys.converting(sha, task_id)
         if self.r.exists(marker):
-            strikes = self.strike(sha, "WorkerLost", task_id)
-            if strikes >= self.threshold:
+            self.on_worker_lost(task_id)
+            lost = self.strike(sha, "WorkerLost", task_id, "lost")
+            if lost >= 2 * self.threshold:
                 self.r.delete(marker)
                 raise TaskFailure(
                     "ConverterCrashed",
-                    "The worker stopped while LibreOffice converted the document. This "
-                    f"document has now made LibreOffice crash or hang {strikes} times and is "
-                    "quarantined: it will not be converted again.",
+                    f"The worker stopped while LibreOffice converted the document, {lost} "
+                    "times. The document is quarantined: it will not be converted again.",
                 )
         self.r.set(marker, str(time.time()), ex=self.ttl_s)
         try:
             yield
         except TaskFailure as failure:
-            if failure.code not in STRIKE_CODES:
+            if failure.code not in STRIKE_CODES or failure.infrastructure:
                 raise
             strikes = self.strike(sha, failure.code, task_id)
             if strikes < self.threshold:
@@ -116,6 +145,9 @@ class Quarantine:
                 f"{failure.message} This document has now made LibreOffice crash or hang "
                 f"{strikes} times and is quarantined: it will not be converted again.",
             ) from failure
+        else:
+            if strikes or lost:  # converted after all: not poison, whatever happened before
+                self.release(sha)
         finally:
             # Wait for Redis if it is away: a marker left behind would count as a crash.
             outage.until_reachable(

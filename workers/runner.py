@@ -85,7 +85,8 @@ def run(task_id: str, deps: Deps) -> None:
         return
     except TaskFailure as failure:
         failure = access_denied(failure)
-        delay = retry_delay(failure, attempt)
+        faults = deps.store.infrastructure_faults(task_id, 1 if failure.infrastructure else 0)
+        delay = retry_delay(failure, attempt, faults)
         if delay is not None:
             log.warning(
                 "task %s attempt %d: %s; retrying in %.0f s", task_id, attempt, failure, delay

@@ -151,6 +151,11 @@ class TaskStore:
         """Count one more run of the task; returns the attempt number (1 for the first)."""
         return int(self.r.hincrby(self.keys.task(task_id), "attempts", 1))
 
+    def infrastructure_faults(self, task_id: str, add: int = 0) -> int:
+        """Runs of the task lost to infrastructure (a worker or LibreOffice killed from outside),
+        after adding `add`: they do not count against the document's retries."""
+        return int(self.r.hincrby(self.keys.task(task_id), "infra_faults", add))
+
     def set_progress(self, task_id: str, progress: int) -> None:
         self._progress(keys=[self.keys.task(task_id)], args=[max(0, min(100, progress))])
 

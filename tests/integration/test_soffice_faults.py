@@ -64,9 +64,12 @@ def the_soffice(conv: Converter) -> int:
     return pid
 
 
-def convert_while_killed(conv: Converter, src: Path, out: Path) -> TaskFailure:
-    """Freeze soffice, start converting `src`, then SIGKILL soffice while the conversion
-    waits on it: a crash in the middle of loading the document.
+def convert_while_killed(
+    conv: Converter, src: Path, out: Path, signo: int = signal.SIGKILL
+) -> TaskFailure:
+    """Freeze soffice, start converting `src`, then send it `signo` while the conversion waits
+    on it: SIGKILL is a kill from outside (the OOM killer, an operator), SIGSEGV a crash of
+    LibreOffice itself in the middle of loading the document.
 
     The conversion runs on this (the main) thread, as in a worker: soffice is started with a
     parent-death signal bound to the thread that starts it, and a restart after the crash
@@ -74,7 +77,13 @@ def convert_while_killed(conv: Converter, src: Path, out: Path) -> TaskFailure:
     conv.office.wait_ready(90)  # a soffice restarted after an earlier fault is warm again
     pid = the_soffice(conv)
     freeze(pid)
-    killer = threading.Timer(1.5, os.kill, (pid, signal.SIGKILL))
+
+    def kill() -> None:
+        os.kill(pid, signo)
+        if signo != signal.SIGKILL:
+            os.kill(pid, signal.SIGCONT)  # a stopped process takes other signals when resumed
+
+    killer = threading.Timer(1.5, kill)
     killer.start()
     started = time.monotonic()
     try:
@@ -111,14 +120,35 @@ def test_hung_soffice_times_out_is_replaced_and_the_next_conversion_works(
     assert "after the hang" in pdf_text(tmp_path / "b.pdf")
 
 
-def test_soffice_killed_mid_conversion_is_a_retryable_crash(
+def test_soffice_crashing_mid_conversion_is_a_retryable_crash(
     converter: Converter, tmp_path: Path
 ) -> None:
     first = the_soffice(converter)
-    failure = convert_while_killed(converter, document(tmp_path, "crash"), tmp_path / "a.pdf")
-    assert failure.code == "ConverterCrashed"
+    failure = convert_while_killed(
+        converter, document(tmp_path, "crash"), tmp_path / "a.pdf", signal.SIGSEGV
+    )
+    assert failure.code == "ConverterCrashed" and not failure.infrastructure
     assert failure.retryable and retry_delay(failure, 1) == 2.0
     assert retry_delay(failure, 2) is None  # retried once only
+    assert gone(first)
+
+    converter.to_pdf(
+        document(tmp_path, "after the crash"), tmp_path / "b.pdf", password="", selection=ALL
+    )
+    assert "after the crash" in pdf_text(tmp_path / "b.pdf")
+    assert converter.office.pid != first
+
+
+def test_soffice_killed_from_outside_is_an_infrastructure_fault(
+    converter: Converter, tmp_path: Path
+) -> None:
+    """SIGKILL (the OOM killer, an operator, a deploy) is not the document's fault: the task
+    gets the larger budget, two such kills in a row included (issue 15.4)."""
+    first = the_soffice(converter)
+    failure = convert_while_killed(converter, document(tmp_path, "crash"), tmp_path / "a.pdf")
+    assert failure.code == "ConverterCrashed" and failure.infrastructure
+    assert "killed from outside (SIGKILL)" in failure.message
+    assert failure.retryable and retry_delay(failure, 2, 2) is not None
     assert gone(first)
 
     converter.to_pdf(
@@ -138,10 +168,10 @@ def quarantine(redis_url: str) -> Iterator[Quarantine]:
 
 
 def crash_under_guard(
-    quarantine: Quarantine, converter: Converter, src: Path, out: Path
+    quarantine: Quarantine, converter: Converter, src: Path, out: Path, signo: int = signal.SIGSEGV
 ) -> TaskFailure:
     with pytest.raises(TaskFailure) as info, quarantine.guard(src, f"T-{out.stem}"):
-        raise convert_while_killed(converter, src, out)
+        raise convert_while_killed(converter, src, out, signo)
     return info.value
 
 
@@ -198,3 +228,47 @@ def test_other_failures_are_not_strikes(
     with pytest.raises(TaskFailure), quarantine.guard(src, "T"):
         raise TaskFailure("InvalidFile", "damaged")
     assert quarantine.strikes(digest(src)) == 0
+
+
+def test_kills_from_outside_are_no_strike_and_a_success_clears_strikes(
+    converter: Converter, quarantine: Quarantine, tmp_path: Path
+) -> None:
+    good = document(tmp_path, "a good document")
+    sha = digest(good)
+    for n in (1, 2, 3):  # killed three times in a row: never quarantined
+        failure = crash_under_guard(
+            quarantine, converter, good, tmp_path / f"{n}.pdf", signal.SIGKILL
+        )
+        assert failure.infrastructure and "quarantined" not in failure.message
+        assert quarantine.counts(sha) == (0, 0)
+    crash_under_guard(quarantine, converter, good, tmp_path / "4.pdf")  # one real crash
+    assert quarantine.strikes(sha) == 1
+    with quarantine.guard(good, "T-5"):  # then it converts: not poison, strikes gone
+        converter.to_pdf(good, tmp_path / "5.pdf", password="", selection=ALL)
+    assert quarantine.counts(sha) == (0, 0)
+
+
+def test_worker_losses_count_only_when_they_repeat(quarantine: Quarantine, tmp_path: Path) -> None:
+    """A run that finds its marker knows its worker died mid-conversion (cause unknown): an
+    infrastructure fault of the task, and a loss of the document; 2 x threshold losses of
+    the same bytes quarantine them (a document that kills its worker process itself)."""
+    lost: list[str] = []
+    quarantine.on_worker_lost = lost.append
+    src = document(tmp_path, "x")
+    sha = digest(src)
+    for n in range(1, 4):
+        quarantine.r.set(quarantine.keys.converting(sha, f"T{n}"), "1")
+        with quarantine.guard(src, f"T{n}"):
+            pass  # the conversion succeeds this time
+    # each of those runs succeeded: losses cleared; now four losses without a success
+    assert lost == ["T1", "T2", "T3"] and quarantine.counts(sha) == (0, 0)
+    for n in range(4, 8):
+        quarantine.r.set(quarantine.keys.converting(sha, f"T{n}"), "1")
+        with pytest.raises(TaskFailure) as info, quarantine.guard(src, f"T{n}"):
+            raise TaskFailure("InvalidFile", "stand-in for a run that failed otherwise")
+        if n < 7:
+            assert info.value.code == "InvalidFile"
+    assert info.value.code == "ConverterCrashed" and "quarantined" in info.value.message
+    with pytest.raises(TaskFailure) as refused, quarantine.guard(src, "T8"):
+        pass
+    assert refused.value.code == QUARANTINED

@@ -12,6 +12,7 @@ PERMANENT = TaskFailure("InvalidArgument.PageRange", "no page selected")
 CRASHED = TaskFailure("ConverterCrashed", "LibreOffice stopped", retryable=True)
 TIMEOUT = TaskFailure("ConvertTimeout", "did not finish")
 QUARANTINED = TaskFailure("InvalidFile.Quarantined", "quarantined")
+KILLED = TaskFailure("ConverterCrashed", "killed from outside", infrastructure=True)
 
 CASES = [
     # (failure, runs so far, delay or None)
@@ -45,3 +46,23 @@ def test_failure_defaults_to_not_retryable() -> None:
     failure = TaskFailure("X", "y")
     assert (failure.code, failure.message, failure.retryable) == ("X", "y", False)
     assert retry_delay(failure, 1) is None
+
+
+INFRASTRUCTURE = [
+    # (failure, runs so far, runs of them lost to infrastructure, retried)
+    pytest.param(KILLED, 1, 1, True, id="killed-once"),
+    pytest.param(KILLED, 2, 2, True, id="killed-twice-in-a-row"),
+    pytest.param(KILLED, 5, 5, True, id="killed-five-times-is-within-budget-plus-runs"),
+    pytest.param(KILLED, 7, 7, False, id="past-budget-and-runs"),
+    pytest.param(CRASHED, 2, 1, True, id="a-real-crash-after-a-lost-worker-is-retried"),
+    pytest.param(CRASHED, 3, 1, False, id="two-real-crashes-are-not"),
+    pytest.param(RETRYABLE, 3, 1, True, id="lost-runs-do-not-eat-the-three"),
+    pytest.param(PERMANENT, 2, 1, False, id="permanent-stays-permanent"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("failure", "attempt", "faults", "retried"), INFRASTRUCTURE)
+def test_runs_lost_to_infrastructure_are_not_counted(
+    failure: TaskFailure, attempt: int, faults: int, retried: bool
+) -> None:
+    assert (retry_delay(failure, attempt, faults) is not None) == retried

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from workers.sandbox import Policy
 from workers.soffice.bridge import import_uno, prop
 from workers.soffice.export_options import ExportOptions
 from workers.soffice.process import (
+    KILLED_FROM_OUTSIDE,
     OfficeProcess,
     ProfileSlot,
     RestartRequested,
@@ -213,7 +215,15 @@ class Converter:
             # The bridge can report the loss before the dead process can be reaped: a lost
             # bridge is a crash even if soffice still looks alive for a moment.
             if outcome == "crash":
+                signo = self.office.exit_signal()
                 self.restart("it died during a conversion", "crash")
+                if signo in KILLED_FROM_OUTSIDE:
+                    raise TaskFailure(
+                        "ConverterCrashed",
+                        f"LibreOffice was killed from outside ({signal.Signals(signo).name}) "
+                        "while converting the document; the document is not at fault.",
+                        infrastructure=True,
+                    ) from exc
                 raise TaskFailure(
                     "ConverterCrashed",
                     "LibreOffice stopped while converting the document.",

@@ -29,6 +29,7 @@ from workers.sandbox import Policy
 from workers.soffice.comments import ODF_TYPES, OOXML_TYPES
 from workers.soffice.process import (
     EXCHANGE_INSIDE,
+    KILLED_FROM_OUTSIDE,
     PROFILE_INSIDE,
     soffice_env,
     write_profile,
@@ -105,6 +106,14 @@ def convert(
     made = exchange / "out" / f"{inbox.stem}.{target}"
     if hit:
         raise exceeded("The document", policy.memory_bytes)
+    signo = -code if code < 0 else code - 128 if policy.enabled and 128 < code < 193 else 0
+    if signo in KILLED_FROM_OUTSIDE:
+        raise TaskFailure(
+            "ConverterCrashed",
+            f"LibreOffice was killed from outside ({signal.Signals(signo).name}) while "
+            "converting the document; the document is not at fault.",
+            infrastructure=True,
+        )
     if code != 0 or not made.exists() or made.stat().st_size == 0:
         raise TaskFailure(
             "ConverterCrashed",

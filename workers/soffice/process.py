@@ -61,6 +61,12 @@ REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+#: Signals that only something outside LibreOffice sends (the kernel's OOM killer, an
+#: operator, a deploy, a container stop): the process died, the document did not crash it.
+#: A crash of LibreOffice itself is SIGSEGV, SIGABRT, SIGBUS or an exit status.
+KILLED_FROM_OUTSIDE = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+
 class StartFailed(RuntimeError):
     pass
 
@@ -315,6 +321,19 @@ class OfficeProcess:
         if self.error is not None:
             raise StartFailed(str(self.error))
         return self.desktop
+
+    def exit_signal(self) -> int | None:
+        """The signal that ended soffice, if it has ended by one. Through the sandbox the
+        process we hold is bwrap, which exits with 128 + the signal that ended soffice.bin."""
+        proc = self.proc
+        code = proc.poll() if proc is not None else None
+        if code is None:
+            return None
+        if code < 0:
+            return -code
+        if self.policy.enabled and 128 < code < 128 + 65:
+            return code - 128
+        return None
 
     def kill(self) -> None:
         proc = self.proc
