@@ -86,6 +86,7 @@ def deps() -> runner.Deps:
             store=TaskStore(client, keys, settings.task_ttl_s),
             storage=open_store(settings),
             processors=PROCESSORS,
+            resources={"converter": converter},
         )
         _deps.resources["quarantine"] = quarantine(client, _deps.store)
         _deps.resources["splitter"] = ranges.Splitter(

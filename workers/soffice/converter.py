@@ -111,12 +111,14 @@ class Converter:
                 continue
             except StartFailed as exc:
                 self._start_failures += 1
+                killed = self._died() and self.office.exit_signal() in KILLED_FROM_OUTSIDE
                 self.office.kill()
                 self.office.proc = None
                 raise TaskFailure(
                     "ConverterUnavailable",
                     f"LibreOffice could not be started: {exc}",
                     retryable=True,
+                    infrastructure=killed,
                 ) from exc
             if self.office.alive():
                 self._start_failures = 0
