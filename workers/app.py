@@ -128,7 +128,7 @@ def quarantine(client: redis.Redis, store: TaskStore) -> Quarantine | None:
 @worker_process_init.connect
 def _start_process(**_: Any) -> None:
     sandbox.bound_this_process(sandbox.policy_of(settings))
-    deps()  # starts soffice now, so the first task finds it warm
+    deps().resources["converter"].warm_up()  # so the first task finds LibreOffice warm
 
 
 @worker_process_shutdown.connect

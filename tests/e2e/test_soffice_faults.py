@@ -26,7 +26,7 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
 from imm_engine.models import TaskRecord
-from tests.conftest import need, redis_available
+from tests.conftest import CORPUS, need, redis_available
 from tests.e2e.harness import TOPIC, Receiver, Service, notification, run_service
 from tests.sofficeprocs import find_soffice, freeze, gone, parent_of, wait_soffice
 
@@ -79,6 +79,7 @@ class Driver:
         self.prefix = svc.env["IMM_KEY_PREFIX"]
         profiles = (svc.data_dir.absolute() / "soffice").as_uri()
         self.marker = f"-env:UserInstallation={profiles}/"
+        self.ready_mark = 0
 
     def put_text(self, words: str, data: bytes | None = None) -> tuple[str, bytes]:
         data = data if data is not None else f"{words}\n{uuid.uuid4()}\n".encode()
@@ -130,17 +131,53 @@ class Driver:
         assert words in pdf_text(self.svc.object(target))
         return task_id, wait_soffice(self.marker)
 
-    def convert_and_kill(self, source: str) -> tuple[str, int]:
-        """Submit `source` with soffice frozen, and SIGKILL soffice once the worker is
-        converting it (the source was fetched; the load request waits on soffice)."""
+    def convert_and_kill(self, source: str, signo: int = signal.SIGKILL) -> tuple[str, int]:
+        """Submit `source` with soffice frozen, and send soffice `signo` once the worker is
+        converting it (the source was fetched; the load request waits on soffice). SIGKILL
+        is a kill from outside; SIGSEGV stands for LibreOffice crashing on the document."""
         _, pid = self.healthy()
         freeze(pid)
         task_id, _ = self.submit(source)
-        self.wait_progress(task_id, 10)  # fetched and checked; now in LibreOffice
+        self.crash_when_converting(task_id, 1, pid, signo)
+        return task_id, pid
+
+    def crash_when_converting(self, task_id: str, attempt: int, pid: int, signo: int) -> None:
+        """Once run `attempt` of the task is in LibreOffice (frozen `pid`, or any soffice for
+        `pid` 0), send `signo` to `pid` (or to its worker process: `signo` negative)."""
+        deadline = time.monotonic() + 60
+        while not (self.record(task_id).attempts == attempt and self.get(task_id).progress >= 10):
+            assert time.monotonic() < deadline, f"{task_id}: run {attempt} not converting"
+            time.sleep(0.05)
         time.sleep(1.5)
         assert self.get(task_id).status == "Running"
-        os.kill(pid, signal.SIGKILL)
-        return task_id, pid
+        self.ready_mark = self.ready_count()
+        if signo < 0:  # the worker process that owns the soffice converting now
+            os.kill(parent_of(pid or wait_soffice(self.marker)), -signo)
+            return
+        os.kill(pid, signo)
+        if signo != signal.SIGKILL:
+            os.kill(pid, signal.SIGCONT)  # a stopped process takes other signals when resumed
+
+    def ready_count(self) -> int:
+        """How many times a soffice became ready (the service's log)."""
+        log = self.svc.log_path
+        assert log is not None
+        return log.read_text(errors="replace").count(" ready in ")
+
+    def freeze_next_soffice(self, old: int) -> int:
+        """The soffice started after `old` died (at the last crash_when_converting), frozen
+        once it is warm (its start logged ready)."""
+        deadline = time.monotonic() + 60
+        while self.ready_count() <= self.ready_mark:
+            assert time.monotonic() < deadline, "no soffice became ready after the crash"
+            time.sleep(0.05)
+        pid = wait_soffice(self.marker, other_than=old)
+        freeze(pid)
+        return pid
+
+    def losses(self, data: bytes) -> int:
+        key = f"{self.prefix}:quarantine:{hashlib.sha256(data).hexdigest()}"
+        return int(self.db.hget(key, "lost") or 0)
 
     def convert_and_kill_worker(self, source: str) -> tuple[str, int]:
         """Submit `source` with soffice frozen, and SIGKILL the worker process that owns
@@ -191,23 +228,28 @@ def test_crash_is_retried_once_and_a_second_crash_quarantines_the_document(
 ) -> None:
     data = f"poison {uuid.uuid4()}\n".encode()
 
-    # 1. soffice dies while converting it: retried once, and the retry succeeds
+    # 1. LibreOffice crashes on it once (SIGSEGV), the retry converts it: not poison after
+    #    all, its strike is cleared (issue 15.4)
     first, _ = drv.put_text("", data)
-    task_a, killed_a = drv.convert_and_kill(first)
+    task_a, killed_a = drv.convert_and_kill(first, signal.SIGSEGV)
     body = drv.wait_final(task_a)
     assert (body.status, body.code) == ("Succeeded", ""), body.message
     assert drv.record(task_a).attempts == 2
     assert gone(killed_a)
-    assert drv.strikes(data) == 1
+    assert drv.strikes(data) == 0
 
-    # 2. the same bytes (another object) kill soffice again: quarantined, not retried
+    # 2. the same bytes (another object) crash it on the run and on the retry: the second
+    #    strike quarantines them, the task fails
     second, _ = drv.put_text("", data)
-    task_b, killed_b = drv.convert_and_kill(second)
+    task_b, killed_b = drv.convert_and_kill(second, signal.SIGSEGV)
+    again = drv.freeze_next_soffice(killed_b)
+    assert drv.strikes(data) == 1
+    drv.crash_when_converting(task_b, 2, again, signal.SIGSEGV)
     body = drv.wait_final(task_b)
     assert (body.status, body.code) == ("Failed", "ConverterCrashed"), body.message
     assert "quarantined" in body.message
-    assert drv.record(task_b).attempts == 1
-    assert gone(killed_b)
+    assert drv.record(task_b).attempts == 2
+    assert gone(killed_b) and gone(again)
     assert drv.strikes(data) == 2
     event = drv.hooks.wait_for(task_b, timeout=30)
     assert event.content["Code"] == "ConverterCrashed"
@@ -230,28 +272,34 @@ def test_crash_is_retried_once_and_a_second_crash_quarantines_the_document(
     assert after == soffice
 
 
-def test_a_document_that_kills_the_worker_twice_is_quarantined(drv: Driver) -> None:
+def test_a_document_whose_runs_keep_losing_their_worker_is_quarantined(drv: Driver) -> None:
+    """A worker process that dies mid-conversion says nothing of why: each death is a loss
+    of the document, an infrastructure fault of the task; twice IMM_QUARANTINE_AFTER losses
+    (4) in a row, without a successful run between, quarantine the bytes (issue 15.4)."""
     data = f"worker killer {uuid.uuid4()}\n".encode()
 
-    # the worker dies while converting it: the message is delivered again, the next run
-    # finds the marker its predecessor left, counts a strike, and converts the document
+    # one death, then the redelivered run converts it: nothing held against the document
     first, _ = drv.put_text("", data)
     task_a, worker_a = drv.convert_and_kill_worker(first)
     body = drv.wait_final(task_a)
     assert (body.status, body.code) == ("Succeeded", ""), body.message
     assert drv.record(task_a).attempts == 2
     assert gone(worker_a)
-    assert drv.strikes(data) == 1
+    assert (drv.strikes(data), drv.losses(data)) == (0, 0)
 
-    # again with the same bytes: quarantined by the run after the second death
-    second, _ = drv.put_text("", data)
+    # every run of a long document loses its worker: the fifth finds four losses and stops
+    data = (CORPUS / "handbook-872p.docx").read_bytes()
+    second = drv.svc.put(BUCKET, f"in/{uuid.uuid4().hex}.docx", data)
     task_b, _ = drv.convert_and_kill_worker(second)
+    for attempt in (2, 3, 4):  # each redelivered run, a few seconds into the conversion
+        drv.crash_when_converting(task_b, attempt, 0, -signal.SIGKILL)
     body = drv.wait_final(task_b)
     assert (body.status, body.code) == ("Failed", "ConverterCrashed"), body.message
     assert "quarantined" in body.message
-    assert drv.strikes(data) == 2
+    assert drv.record(task_b).attempts == 5
+    assert drv.losses(data) == 4
 
-    third, _ = drv.put_text("", data)
+    third = drv.svc.put(BUCKET, f"in/{uuid.uuid4().hex}.docx", data)
     task_c, _ = drv.submit(third)
     assert drv.wait_final(task_c).code == "InvalidFile.Quarantined"
     drv.healthy("the worker carries on")

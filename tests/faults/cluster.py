@@ -152,6 +152,12 @@ def command_of(pid: int) -> str:
     return ""
 
 
+def name_of(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return (Path("/proc") / str(pid) / "comm").read_text().strip()
+    return ""
+
+
 def kill_all(pids: Iterable[int]) -> None:
     """Freeze every process first (none can react to the others dying), then SIGKILL them."""
     pids = list(pids)
@@ -297,7 +303,8 @@ class Cluster:
         return [p for p in pids if p in mains and any(q in mains for q in _parents(p))]
 
     def soffice_of(self, proc: Proc) -> list[int]:
-        return [p for p in process_tree(proc.popen.pid) if "soffice.bin" in command_of(p)]
+        """soffice.bin itself, not the sandbox's wrappers (whose command lines name it)."""
+        return [p for p in process_tree(proc.popen.pid) if name_of(p) == "soffice.bin"]
 
     def kill_tree(self, proc: Proc) -> None:
         """The whole worker at once: `imm-engine worker`, Celery main, pool child, soffice."""

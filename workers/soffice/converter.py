@@ -87,6 +87,21 @@ class Converter:
         metrics.soffice_restart(reason)
         self.office.start(fresh_profile=self._start_failures > 0)
 
+    def warm_up(self) -> None:
+        """Wait until the soffice started by `start` is ready, starting it again (on this,
+        the owning thread) when it exits to finish a fresh profile (status 81); else the
+        first task would find no LibreOffice and pay the cold start."""
+        for _ in range(3):
+            try:
+                self.office.wait_ready(self.start_timeout_s)
+                return
+            except RestartRequested:
+                metrics.soffice_restart("profile_init")
+                self.office.start()
+            except StartFailed as exc:  # the first task tries again and reports it
+                log.warning("soffice did not warm up: %s", exc)
+                return
+
     def restart(self, why: str, reason: str) -> None:
         log.info("restarting soffice pid %s: %s", self.office.pid, why)
         self.office.stop(grace_s=2.0)

@@ -46,3 +46,15 @@ def translate_error(err: ApiError) -> ApiError:
             "InvalidProject.AlreadyExist", "The resource Project already exists. Please check.", 400
         )
     return as_2017(err)
+
+
+def answering_2017(fn: Handler) -> Handler:
+    """`fn` with the 2020 errors its wrapped logic raises turned into the 2017 API's."""
+
+    def handler(services: Services, params: Params, req: Request2017) -> dict[str, Any]:
+        try:
+            return fn(services, params, req)
+        except ApiError as err:
+            raise translate_error(err) from err
+
+    return handler

@@ -16,6 +16,7 @@ from imm_engine.api import project_actions
 from imm_engine.api.legacy2017.context import (
     Handler,
     Request2017,
+    answering_2017,
     project_not_found,
     translate_error,
 )
@@ -71,16 +72,6 @@ def as_2020(params: Params, **extra: str) -> Params:
     """The 2020 parameters: ProjectName for Project, plus `extra`."""
     pairs = [("ProjectName", params.raw("Project") or "")]
     return Params(pairs + [(k, v) for k, v in extra.items()])
-
-
-def _wrapped(fn: Handler) -> Handler:
-    def handler(services: Services, params: Params, req: Request2017) -> dict[str, Any]:
-        try:
-            return fn(services, params, req)
-        except ApiError as err:
-            raise translate_error(err) from err
-
-    return handler
 
 
 def _reload(services: Services, name: str) -> Project:
@@ -173,9 +164,9 @@ def delete_project(services: Services, params: Params, req: Request2017) -> dict
 
 
 ACTIONS: dict[str, Handler] = {
-    "PutProject": _wrapped(put_project),
-    "GetProject": _wrapped(get_project),
-    "ListProjects": _wrapped(list_projects),
-    "UpdateProject": _wrapped(update_project),
-    "DeleteProject": _wrapped(delete_project),
+    "PutProject": answering_2017(put_project),
+    "GetProject": answering_2017(get_project),
+    "ListProjects": answering_2017(list_projects),
+    "UpdateProject": answering_2017(update_project),
+    "DeleteProject": answering_2017(delete_project),
 }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from imm_engine.api import task_actions
 from imm_engine.api.actions import submit_task
-from imm_engine.api.legacy2017.context import Handler, Request2017, translate_error
+from imm_engine.api.legacy2017.context import Handler, Request2017, answering_2017
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ApiError
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
@@ -65,16 +65,6 @@ def task_object(rec: TaskRecord, *, fail_detail: bool) -> dict[str, Any]:
     if fail_detail:
         body["FailDetail"] = {"Code": office_2017.fail_code(rec.status, rec.code)}
     return body
-
-
-def _wrapped(fn: Handler) -> Handler:
-    def handler(services: Services, params: Params, req: Request2017) -> dict[str, Any]:
-        try:
-            return fn(services, params, req)
-        except ApiError as err:
-            raise translate_error(err) from err
-
-    return handler
 
 
 def submit(services: Services, params: Params, req: Request2017, *, notify: bool) -> TaskRecord:
@@ -225,9 +215,9 @@ def convert(services: Services, params: Params, req: Request2017) -> dict[str, A
 
 
 ACTIONS: dict[str, Handler] = {
-    "CreateOfficeConversionTask": _wrapped(create_task),
-    "GetOfficeConversionTask": _wrapped(get_task),
-    "ListOfficeConversionTask": _wrapped(list_tasks),
-    "DeleteOfficeConversionTask": _wrapped(delete_task),
-    "ConvertOfficeFormat": _wrapped(convert),
+    "CreateOfficeConversionTask": answering_2017(create_task),
+    "GetOfficeConversionTask": answering_2017(get_task),
+    "ListOfficeConversionTask": answering_2017(list_tasks),
+    "DeleteOfficeConversionTask": answering_2017(delete_task),
+    "ConvertOfficeFormat": answering_2017(convert),
 }
