@@ -31,6 +31,7 @@ from workers.soffice.process import (
     EXCHANGE_INSIDE,
     KILLED_FROM_OUTSIDE,
     PROFILE_INSIDE,
+    ending_signal,
     soffice_env,
     write_profile,
 )
@@ -106,7 +107,7 @@ def convert(
     made = exchange / "out" / f"{inbox.stem}.{target}"
     if hit:
         raise exceeded("The document", policy.memory_bytes)
-    signo = -code if code < 0 else code - 128 if policy.enabled and 128 < code < 193 else 0
+    signo = ending_signal(code, policy.enabled)
     if signo in KILLED_FROM_OUTSIDE:
         raise TaskFailure(
             "ConverterCrashed",

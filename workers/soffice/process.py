@@ -67,6 +67,17 @@ REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 KILLED_FROM_OUTSIDE = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
+def ending_signal(returncode: int, sandboxed: bool) -> int | None:
+    """The signal that ended soffice, from the exit status of the process we hold: soffice
+    itself (negative: killed by a signal) or, in the sandbox, bwrap, which exits with 128 +
+    the signal that ended soffice.bin."""
+    if returncode < 0:
+        return -returncode
+    if sandboxed and 128 < returncode < 128 + 65:
+        return returncode - 128
+    return None
+
+
 class StartFailed(RuntimeError):
     pass
 
@@ -323,17 +334,10 @@ class OfficeProcess:
         return self.desktop
 
     def exit_signal(self) -> int | None:
-        """The signal that ended soffice, if it has ended by one. Through the sandbox the
-        process we hold is bwrap, which exits with 128 + the signal that ended soffice.bin."""
+        """The signal that ended soffice, if it has ended by one."""
         proc = self.proc
         code = proc.poll() if proc is not None else None
-        if code is None:
-            return None
-        if code < 0:
-            return -code
-        if self.policy.enabled and 128 < code < 128 + 65:
-            return code - 128
-        return None
+        return None if code is None else ending_signal(code, self.policy.enabled)
 
     def kill(self) -> None:
         proc = self.proc
