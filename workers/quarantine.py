@@ -70,7 +70,7 @@ class Quarantine:
         self.on_worker_lost = on_worker_lost
 
     def strikes(self, sha: str) -> int:
-        return int(self.r.hget(self.keys.quarantine(sha), "strikes") or 0)
+        return self.counts(sha)[0]
 
     def counts(self, sha: str) -> tuple[int, int]:
         """(strikes, losses) of the document."""
