@@ -234,7 +234,7 @@ def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
 def measure(
     client: Any, store: Any, tasks: int, baseline: int, repeat: int, now: float
 ) -> SizeResult:
-    from imm_engine.task_query import build_query
+    from imm_engine.state.query import build_query
 
     used = int(client.info("memory")["used_memory"]) - baseline
     record_bytes = _sample_record_bytes(client, store, 200)

@@ -55,7 +55,8 @@ def service_unavailable(detail: str) -> ApiError:
 class TaskFailure(ImmError):
     """A task cannot succeed. `retryable` marks failures a later attempt may not hit;
     `infrastructure` those that are not the document's fault (a process killed from outside:
-    the OOM killer, an operator, a deploy), which get a larger retry budget (workers/retry.py)."""
+    the OOM killer, an operator, a deploy), which get a larger retry budget
+    (workers/failures/retry.py)."""
 
     def __init__(
         self, code: str, message: str, *, retryable: bool = False, infrastructure: bool = False

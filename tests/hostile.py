@@ -7,7 +7,7 @@ import re
 import pytest
 from hypothesis import strategies as st
 
-from imm_engine.params import MAX_JSON_DEPTH
+from imm_engine.api.params import MAX_JSON_DEPTH
 
 BUCKET_RULE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", re.ASCII)
 

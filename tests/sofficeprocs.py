@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-#: What stands between a worker and its soffice.bin (workers/sandbox.py).
+#: What stands between a worker and its soffice.bin (workers/isolation/sandbox.py).
 WRAPPERS = ("bwrap", "setpriv", "prlimit")
 
 

@@ -1,7 +1,7 @@
 """The Celery application of the workers: `celery -A workers.app worker`.
 
 Configuration comes from `IMM_*` variables (imm_engine/settings.py) and is shared with the
-API (imm_engine/celery_config.py). Each pool process owns one warm LibreOffice, started
+API (imm_engine/broker.py). Each pool process owns one warm LibreOffice, started
 when the process starts and stopped with it.
 """
 
@@ -16,7 +16,7 @@ from celery import Celery, Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_process_shutdown
 
-from imm_engine.celery_config import RANGES_QUEUE, celery_config, task_name
+from imm_engine.broker import RANGES_QUEUE, celery_config, task_name
 from imm_engine.metrics import server as metrics_server
 from imm_engine.settings import Settings
 from imm_engine.state import connection
@@ -25,7 +25,10 @@ from imm_engine.state.split import SplitStore
 from imm_engine.state.store import TaskStore
 from imm_engine.storage import open_store
 from imm_engine.tasktypes import TASK_TYPES
-from workers import outage, runner, sandbox, timelimits
+from workers import runner
+from workers.failures import outage, timelimits
+from workers.failures.quarantine import Quarantine
+from workers.isolation import sandbox
 from workers.processors.base import Processor
 from workers.processors.compression import FileCompression
 from workers.processors.image_to_pdf import ImageToPDF
@@ -34,7 +37,6 @@ from workers.processors.media import MediaConvert
 from workers.processors.office import OfficeConversion, write_page
 from workers.processors.splicing import ImageSplicing
 from workers.processors.uncompression import FileUncompression
-from workers.quarantine import Quarantine
 from workers.soffice.converter import Converter
 from workers.split import ranges
 
@@ -113,7 +115,8 @@ def publish_range(task_id: str, k: int, countdown: float) -> None:
 
 def quarantine(client: redis.Redis, store: TaskStore) -> Quarantine | None:
     """Documents that keep crashing LibreOffice are refused (None: IMM_QUARANTINE_AFTER=0).
-    A run lost with its worker is an infrastructure fault of its task (workers/retry.py)."""
+    A run lost with its worker is an infrastructure fault of its task
+    (workers/failures/retry.py)."""
     if not settings.quarantine_after:
         return None
     return Quarantine(

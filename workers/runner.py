@@ -16,7 +16,6 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.metrics import registry as metrics
 from imm_engine.models import TaskRecord, TaskStatus
@@ -25,10 +24,12 @@ from imm_engine.settings import Settings
 from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
+from imm_engine.targets import uris
 from imm_engine.tasktypes import office_2017
-from workers import memwatch, outage
+from workers.failures import outage
+from workers.failures.retry import retry_delay
+from workers.isolation import memwatch
 from workers.processors.base import Deferred, Processor, Progress, TaskContext
-from workers.retry import retry_delay
 from workers.workdir import workdir
 
 log = logging.getLogger("imm_engine.worker")
@@ -104,7 +105,8 @@ def run(task_id: str, deps: Deps) -> None:
         )
         return
     except MemoryError:
-        # This pool process hit its own memory bound (PyMuPDF rendering, workers/sandbox.py):
+        # This pool process hit its own memory bound (PyMuPDF rendering,
+        # workers/isolation/sandbox.py):
         # the document's fault, not retried; the process frees it and goes on.
         log.warning("task %s: the memory bound of the worker process was reached", task_id)
         bound = memwatch.exceeded("The document", deps.settings.max_process_memory_mib << 20)

@@ -13,12 +13,12 @@ from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
 from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
 from imm_engine.api.early_pages import written_pages
+from imm_engine.api.params import Params
 from imm_engine.api.project_actions import require_project
 from imm_engine.api.services import Handler, Services
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ImmError, service_unavailable
 from imm_engine.models import TaskRecord
-from imm_engine.params import Params
 from imm_engine.state.store import NotDurable
 from imm_engine.storage.guarded import check_uris
 from imm_engine.tasktypes import BY_ACTION, Submission, TaskTypeSpec

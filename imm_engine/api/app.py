@@ -27,12 +27,12 @@ from imm_engine.api.protocol import (
     read_request,
 )
 from imm_engine.api.services import Services
+from imm_engine.broker import TaskQueue
 from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.metrics import labels, registry
 from imm_engine.metrics.api_endpoint import metrics_endpoint
 from imm_engine.mns.app import MnsEndpoint, mns_routes
 from imm_engine.notify.builtin_mns import BuiltinTopics
-from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
 from imm_engine.state import connection
 from imm_engine.state.keys import Keys

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from imm_engine.api.params import Params
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ApiError, invalid, not_found
 from imm_engine.models import TaskRecord
 from imm_engine.notify import delivery_log, replay
-from imm_engine.params import Params
 from imm_engine.state.decode import text
 
 if TYPE_CHECKING:

@@ -17,9 +17,9 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from imm_engine.api.params import Params
+from imm_engine.api.project_params import list_projects_query, project_fields
 from imm_engine.errors import ApiError, invalid, not_found
-from imm_engine.params import Params
-from imm_engine.project_params import list_projects_query, project_fields
 from imm_engine.state.projects import Project
 from imm_engine.tasktypes import BY_TYPE
 from imm_engine.tasktypes.base import project_name

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from imm_engine.api.params import Params
 from imm_engine.api.signature import SignedRequest, is_rpc
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
 
 API_VERSION = "2020-09-30"
 #: The document-conversion API of the old SDKs (aliyunsdkimm.request.v20170906).

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from imm_engine.params import Params
-from imm_engine.queue import TaskQueue
+from imm_engine.api.params import Params
+from imm_engine.broker import TaskQueue
 from imm_engine.state.projects import ProjectStore
 from imm_engine.state.store import TaskStore
 from imm_engine.storage.key_grants import NOBODY, Caller

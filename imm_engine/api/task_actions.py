@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from imm_engine.api.params import Params
 from imm_engine.api.project_actions import require_project
-from imm_engine.params import Params
-from imm_engine.task_query import MAX_MAX_RESULTS, build_query, encode_token
+from imm_engine.state.query import MAX_MAX_RESULTS, build_query, encode_token
 from imm_engine.tasktypes.base import project_name
 
 if TYPE_CHECKING:

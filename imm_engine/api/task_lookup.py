@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from imm_engine.api.params import Params
 from imm_engine.api.project_actions import require_project
 from imm_engine.errors import invalid, not_found
 from imm_engine.models import TaskRecord
-from imm_engine.params import Params
 from imm_engine.tasktypes import BY_TYPE
 from imm_engine.tasktypes.base import project_name
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from imm_engine import pages
 from imm_engine.errors import ApiError
-from imm_engine.task_query import parse_time
+from imm_engine.state.query import parse_time
+from imm_engine.tasktypes.office import pages
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -57,7 +57,8 @@ def tag_selector(tags: list[tuple[str, str]]) -> str:
 
 
 def check_pages(text: str) -> str:
-    """`--pages 1-3,5`: validated as the API will (imm_engine/pages.py), passed as `Pages`."""
+    """`--pages 1-3,5`: validated as the API will (imm_engine/tasktypes/office/pages.py),
+    passed as `Pages`."""
     try:
         pages.parse_pages(text, "--pages")
     except ApiError as exc:

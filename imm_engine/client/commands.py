@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imm_engine.client.args import UsageError, check_pages, parse_endpoint, parse_since, parse_tag
-from imm_engine.formats import TARGET_ALIASES, TARGET_TYPES
 from imm_engine.settings import Settings
+from imm_engine.tasktypes.office.formats import TARGET_ALIASES, TARGET_TYPES
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -35,7 +35,7 @@ from imm_engine.storage import open_store
 from imm_engine.storage.base import ObjectStore, StorageError
 from imm_engine.storage.local import LocalStore
 from imm_engine.storage.router import RoutingStore
-from imm_engine.uris import parse_object, parse_prefix
+from imm_engine.targets.uris import parse_object, parse_prefix
 
 #: How often GetTask is asked for progress.
 POLL_INTERVAL_S = 0.5

@@ -14,7 +14,7 @@ from pathlib import Path
 from imm_engine.client.args import UsageError
 from imm_engine.errors import ApiError
 from imm_engine.storage.base import ObjectStore
-from imm_engine.uris import parse_object
+from imm_engine.targets.uris import parse_object
 
 #: Characters kept in uploaded names besides letters, marks and digits of every script.
 _KEPT = frozenset("._-")

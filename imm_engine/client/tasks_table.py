@@ -15,7 +15,7 @@ from alibabacloud_imm20200930.client import Client
 
 from imm_engine.client.args import iso_utc, tag_selector
 from imm_engine.errors import ApiError
-from imm_engine.task_query import parse_time
+from imm_engine.state.query import parse_time
 
 HEADERS = ["TaskId", "Type", "Status", "Progress", "Start", "Duration", "Code", "Source"]
 PAGE_SIZE = 100

@@ -25,7 +25,7 @@ log = logging.getLogger("imm_engine.metrics")
 
 def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry:
     """A registry of this app's Redis-backed gauges and of the API process's resource use."""
-    from imm_engine.celery_config import RANGES_QUEUE
+    from imm_engine.broker import RANGES_QUEUE
     from imm_engine.tasktypes import TASK_TYPES
 
     keys = Keys(settings.key_prefix)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from imm_engine.formats import PLAIN_TEXT_TYPES, SOURCE_TYPES, TARGET_TYPES
+from imm_engine.tasktypes.office.formats import PLAIN_TEXT_TYPES, SOURCE_TYPES, TARGET_TYPES
 
 #: MediaConvert containers (imm_engine/tasktypes/media_convert.py CONTAINERS).
 MEDIA_CONTAINERS = frozenset(

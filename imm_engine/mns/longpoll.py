@@ -27,7 +27,7 @@ from imm_engine.mns.queues import QueueStore
 #: Never block longer than this in one BLPOP: a lost wake-up, a client that left or a
 #: shutdown costs at most this much.
 MAX_BLOCK_S = 1.0
-#: Set when the process is shutting down (imm_engine/cli.py): waiting long polls answer
+#: Set when the process is shutting down (imm_engine/service/cli.py): waiting long polls answer
 #: MessageNotExist at their next wake-up instead of holding the exit for up to 30 s.
 STOPPING = threading.Event()
 

@@ -95,7 +95,7 @@ class Keys:
     def quarantine(self, digest: str) -> str:
         """Hash: LibreOffice crashes and timeouts caused by the document whose SHA-256 is
         `digest` (`strikes`, `last_code`, `last_task`). Expires `IMM_QUARANTINE_TTL` after
-        the last one (workers/quarantine.py)."""
+        the last one (workers/failures/quarantine.py)."""
         return f"{self.prefix}:quarantine:{digest}"
 
     def task_event(self, task_id: str) -> str:
@@ -114,7 +114,8 @@ class Keys:
 
     def converting(self, digest: str, task_id: str) -> str:
         """String: task `task_id` is converting the document `digest` in LibreOffice; found
-        by the next run of the task if the worker died meanwhile (workers/quarantine.py)."""
+        by the next run of the task if the worker died meanwhile
+        (workers/failures/quarantine.py)."""
         return f"{self.prefix}:quarantine:{digest}:converting:{task_id}"
 
     # --- split page rendering (workers/split/) ---

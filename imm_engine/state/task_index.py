@@ -40,7 +40,7 @@ import redis
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
-from imm_engine.task_query import Cursor, TagCondition, TaskQuery, tag_text
+from imm_engine.state.query import Cursor, TagCondition, TaskQuery, tag_text
 
 FAMILIES = ("id", "start", "end")
 SORT_FAMILY = {"TaskId": "id", "StartTime": "start", "EndTime": "end"}

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from imm_engine.errors import ImmError
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 
 
 class StorageError(ImmError):

@@ -9,7 +9,7 @@ from imm_engine.errors import ApiError
 from imm_engine.storage.base import AccessDenied, ObjectInfo, ObjectStore, StorageError
 from imm_engine.storage.grants import Access, Grants, first_denial
 from imm_engine.storage.listing import PrefixLister
-from imm_engine.uris import SCHEME, OssUri
+from imm_engine.targets.uris import SCHEME, OssUri
 
 
 class GuardedStore:

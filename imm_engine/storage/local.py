@@ -1,7 +1,7 @@
 """A local directory as object storage: `oss://bucket/key` is `<root>/bucket/key`.
 
 Buckets are directories under the root; a target bucket is created on first write. Keys are
-already free of `.`/`..` segments and control characters (imm_engine/uris.py); this backend
+already free of `.`/`..` segments and control characters (imm_engine/targets/uris.py); this backend
 also refuses empty segments, and a bucket directory that is a symbolic link or a key that
 resolves outside its own bucket directory through one (AccessDenied): a link never leads
 from one bucket into another. A key segment longer than the file system's NAME_MAX (255
@@ -24,7 +24,7 @@ from imm_engine.storage.base import (
     ObjectTooLarge,
     StorageError,
 )
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 
 #: Longest file name (one path segment) Linux file systems allow, in bytes.
 NAME_MAX = 255

@@ -14,7 +14,7 @@ from imm_engine.storage.base import (
 )
 from imm_engine.storage.config import StorageConfig
 from imm_engine.storage.listing import PrefixLister
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 
 
 class RoutingStore:

@@ -23,7 +23,7 @@ from imm_engine.storage.base import ObjectInfo, ObjectNotFound, StorageError
 from imm_engine.storage.config import DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, BackendSpec
 from imm_engine.storage.failures import Kind, classify, to_error
 from imm_engine.storage.loopback import is_loopback
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 
 log = logging.getLogger("imm_engine.storage")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine.uris import SCHEME
+from imm_engine.targets.uris import SCHEME
 
 
 def job_uris(job: dict[str, Any], notification: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import uris
-from imm_engine.params import Params
+from imm_engine.api.params import Params
+from imm_engine.targets import uris
 from imm_engine.tasktypes.base import TaskTypeSpec
 
 

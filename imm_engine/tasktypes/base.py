@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from imm_engine import uris
+from imm_engine.api.params import SIGNATURE_PARAMS, Params, loads_json
 from imm_engine.errors import ApiError, invalid, missing
 from imm_engine.notify.routes import BUILTIN_KEY, Routes
-from imm_engine.params import SIGNATURE_PARAMS, Params, loads_json
 from imm_engine.storage.grants import Grants
+from imm_engine.targets import uris
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096

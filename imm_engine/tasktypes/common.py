@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from imm_engine import uris
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
-from imm_engine.params import Params
+from imm_engine.targets import uris
 
 ROTATIONS = (0, 90, 180, 270)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import uris
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid
-from imm_engine.params import Params
+from imm_engine.targets import uris
 from imm_engine.tasktypes.base import TaskTypeSpec, require_one
 from imm_engine.tasktypes.common import check_keys, target_object
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import uris
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid
-from imm_engine.params import Params
+from imm_engine.targets import uris
 from imm_engine.tasktypes.base import TaskTypeSpec
 
 MAX_SELECTED = 1000

@@ -7,8 +7,8 @@ from typing import Any
 
 from PIL import ImageColor
 
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid
-from imm_engine.params import Params
 from imm_engine.tasktypes.base import TaskTypeSpec
 from imm_engine.tasktypes.common import image_sources, target_object
 

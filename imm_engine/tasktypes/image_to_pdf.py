@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine.params import Params
+from imm_engine.api.params import Params
 from imm_engine.tasktypes.base import TaskTypeSpec
 from imm_engine.tasktypes.common import image_sources, target_object
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imm_engine import templates, uris
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
-from imm_engine.naming import source_values, time_values
-from imm_engine.params import Params
+from imm_engine.targets import templates, uris
+from imm_engine.targets.naming import source_values, time_values
 from imm_engine.tasktypes.base import TaskTypeSpec
 from imm_engine.tasktypes.common import boolean, check_keys, integer, number
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from imm_engine.api.params import SIGNATURE_PARAMS, Params, loads_json
 from imm_engine.errors import ApiError, invalid
-from imm_engine.params import SIGNATURE_PARAMS, Params, loads_json
 
 VERSION = "2017-09-06"
 #: The job key that marks a 2017 task and holds what its answers echo.

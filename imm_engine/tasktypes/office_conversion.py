@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import pages, templates, uris
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
-from imm_engine.formats import SOURCE_TYPES, TARGET_ALIASES, TARGET_TYPES
-from imm_engine.naming import source_values
-from imm_engine.params import Params
-from imm_engine.tasktypes import office_options
+from imm_engine.targets import templates, uris
+from imm_engine.targets.naming import source_values
 from imm_engine.tasktypes.base import TaskTypeSpec, require_one
+from imm_engine.tasktypes.office import options as office_options
+from imm_engine.tasktypes.office import pages
+from imm_engine.tasktypes.office.formats import SOURCE_TYPES, TARGET_ALIASES, TARGET_TYPES
 
 #: Sample values used to check at submit time that a template renders to a valid URI.
 _SAMPLE = {

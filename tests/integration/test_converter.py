@@ -13,7 +13,7 @@ import pymupdf
 import pytest
 
 from imm_engine.errors import TaskFailure
-from imm_engine.pages import ALL, parse_pages
+from imm_engine.tasktypes.office.pages import ALL, parse_pages
 from tests.conftest import FIXTURES, need
 from workers.soffice.converter import Converter
 

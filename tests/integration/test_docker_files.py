@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imm_engine.processes import STOP_GRACE_S
+from imm_engine.service.processes import STOP_GRACE_S
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -152,7 +152,7 @@ def test_compose_containers_are_hardened_and_stop_in_time() -> None:
         assert "no-new-privileges:true" in service["security_opt"], name
         assert seconds(service["stop_grace_period"]) > 10, name
     assert services["redis"]["user"] == "redis"
-    # imm_engine/processes.py kills the worker's children still running after STOP_GRACE_S.
+    # imm_engine/service/processes.py kills the worker's children still running after STOP_GRACE_S.
     assert seconds(services["worker"]["stop_grace_period"]) > STOP_GRACE_S + 10
     # bubblewrap's /proc (LibreOffice's sandbox) needs the masked paths lifted.
     assert "systempaths=unconfined" in services["worker"]["security_opt"]

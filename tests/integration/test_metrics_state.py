@@ -14,9 +14,9 @@ import redis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from imm_engine.broker import TaskQueue
 from imm_engine.metrics.state_collector import BrokerQueues, StateCollector
 from imm_engine.models import TaskRecord, TaskStatus
-from imm_engine.queue import TaskQueue
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore

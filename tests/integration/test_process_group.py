@@ -1,4 +1,4 @@
-"""Stopping a ProcessGroup (imm_engine/processes.py) with real processes: the children stop
+"""Stopping a ProcessGroup (imm_engine/service/processes.py) with real processes: the children stop
 together, so one that ignores SIGTERM (a notifier retrying a Redis that is gone) does not
 delay the others' signal; the stragglers are killed; `stop_last` children (a private Redis)
 get their signal only when the others are gone."""
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from imm_engine.processes import ProcessGroup
+from imm_engine.service.processes import ProcessGroup
 
 # A child that writes its pid, then ignores SIGTERM for ever.
 STUBBORN = """

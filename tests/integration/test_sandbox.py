@@ -1,4 +1,4 @@
-"""LibreOffice in its sandbox, under its memory bound (workers/sandbox.py), for real.
+"""LibreOffice in its sandbox, under its memory bound (workers/isolation/sandbox.py), for real.
 
 Documents that link a sentinel outside the task's directory (a PDF and a PNG of pure
 magenta) and a loopback listener convert without showing either: no sentinel text, no
@@ -24,10 +24,10 @@ import pymupdf
 import pytest
 
 from imm_engine.errors import TaskFailure
-from imm_engine.pages import ALL
+from imm_engine.tasktypes.office.pages import ALL
 from tests.conftest import FIXTURES, need
 from tests.hostile_docs import LINKING, MARKER, big_table_docx
-from workers.sandbox import Policy, check
+from workers.isolation.sandbox import Policy, check
 from workers.soffice import comments, oneshot
 from workers.soffice.converter import Converter
 
@@ -208,7 +208,7 @@ def test_memory_bound_fails_the_document_clearly_and_the_next_one_converts(
 def test_check_names_what_to_install_when_bwrap_cannot_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workers.sandbox import SandboxUnavailable
+    from workers.isolation.sandbox import SandboxUnavailable
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap, no prlimit on this PATH
     with pytest.raises(SandboxUnavailable, match="IMM_MAX_PROCESS_MEMORY=0"):
@@ -254,7 +254,7 @@ def test_renderer_in_the_pool_process_hits_its_bound_as_memory_error() -> None:
     code = (
         "from pathlib import Path\n"
         "import pymupdf\n"
-        "from workers.sandbox import Policy, bound_this_process\n"
+        "from workers.isolation.sandbox import Policy, bound_this_process\n"
         "from workers.processors import pdf_render\n"
         "bound_this_process(Policy(memory_mib=300))\n"
         "doc = pymupdf.open(); doc.new_page(width=14400, height=14400)\n"

@@ -18,12 +18,12 @@ import pytest
 import redis
 
 from imm_engine.errors import TaskFailure
-from imm_engine.pages import ALL
 from imm_engine.state.keys import Keys
+from imm_engine.tasktypes.office.pages import ALL
 from tests.conftest import need
 from tests.sofficeprocs import find_soffice, freeze, gone, wait_soffice
-from workers.quarantine import QUARANTINED, Quarantine, digest
-from workers.retry import retry_delay
+from workers.failures.quarantine import QUARANTINED, Quarantine, digest
+from workers.failures.retry import retry_delay
 from workers.soffice.converter import Converter
 
 pytestmark = [pytest.mark.soffice]

@@ -32,7 +32,7 @@ from imm_engine.storage.base import (
 from imm_engine.storage.config import MIB, parse_storage_config
 from imm_engine.storage.oss import OssStore
 from imm_engine.storage.s3 import S3Store
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 from tests.fakes.servers import DENIED_BUCKET, OssServer, S3Server, free_port
 
 BUCKET = "imm-it-bucket"

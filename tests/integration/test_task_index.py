@@ -14,9 +14,9 @@ import redis
 
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.keys import Keys
+from imm_engine.state.query import build_query, encode_token
 from imm_engine.state.store import TaskStore
 from imm_engine.state.task_index import FAMILIES, RUNNING_BASE
-from imm_engine.task_query import build_query, encode_token
 
 pytestmark = pytest.mark.redis
 

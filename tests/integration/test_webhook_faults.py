@@ -223,7 +223,7 @@ def test_given_up_events_are_replayed_one_task_or_all(
                 "IMM_KEY_PREFIX": keys.prefix,
             }
             out = subprocess.run(
-                [sys.executable, "-m", "imm_engine.cli", "notifier", "--replay-dead"],
+                [sys.executable, "-m", "imm_engine.service.cli", "notifier", "--replay-dead"],
                 env=env, capture_output=True, text=True, timeout=60, check=True,
             )  # fmt: skip
             assert "2 given-up deliveries queued again" in out.stdout

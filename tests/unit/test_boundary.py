@@ -7,7 +7,7 @@ import sys
 
 CHECK = """
 import sys
-import imm_engine.api.app, imm_engine.cli, imm_engine.notify.dispatcher
+import imm_engine.api.app, imm_engine.service.cli, imm_engine.notify.dispatcher
 loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('workers', 'pymupdf', 'fitz', 'uno'))
 print(','.join(loaded))
 """

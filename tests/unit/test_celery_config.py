@@ -1,8 +1,8 @@
-"""Celery settings for the two brokers (imm_engine/celery_config.py)."""
+"""Celery settings for the two brokers (imm_engine/broker.py)."""
 
 from __future__ import annotations
 
-from imm_engine.celery_config import celery_config
+from imm_engine.broker import celery_config
 from imm_engine.settings import Settings
 
 

@@ -22,7 +22,7 @@ from imm_engine.client.inputs import Input, collect, slot_names
 from imm_engine.client.state import Output, TaskState
 from imm_engine.client.stream import event_content
 from imm_engine.notify.routes import parse_routes
-from imm_engine.task_query import build_query
+from imm_engine.state.query import build_query
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 

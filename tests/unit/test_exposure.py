@@ -1,11 +1,11 @@
-"""What the service exposes (imm_engine/exposure.py): the public default key pair only on
+"""What the service exposes (imm_engine/service/exposure.py): the public default key pair only on
 loopback; Flower only with a login from IMM_FLOWER_BASIC_AUTH."""
 
 from __future__ import annotations
 
 import pytest
 
-from imm_engine import exposure
+from imm_engine.service import exposure
 from imm_engine.settings import Settings, SettingsError
 
 

@@ -23,14 +23,15 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from imm_engine import pages, templates, uris
+from imm_engine.api.params import MAX_JSON_DEPTH, Params
 from imm_engine.errors import ApiError, TaskFailure
 from imm_engine.models import TaskRecord
-from imm_engine.naming import Namer
 from imm_engine.notify.routes import Routes
-from imm_engine.params import MAX_JSON_DEPTH, Params
+from imm_engine.targets import templates, uris
+from imm_engine.targets.naming import Namer
 from imm_engine.tasktypes import SubmitContext
 from imm_engine.tasktypes.base import project_name
+from imm_engine.tasktypes.office import pages
 from imm_engine.tasktypes.office_conversion import SPEC
 from tests.hostile import (
     BUCKET_RULE,

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from imm_engine import templates
+from imm_engine.api.params import Params
 from imm_engine.client.inputs import safe_name
 from imm_engine.errors import ApiError, invalid
 from imm_engine.models import TaskRecord
 from imm_engine.notify import legacy_events
 from imm_engine.notify.routes import BUILTIN_KEY, parse_routes
-from imm_engine.params import Params
+from imm_engine.targets import templates
 from imm_engine.tasktypes import notify_2017, office_2017
 from imm_engine.tasktypes.base import SubmitContext, parse_notification
 from imm_engine.tasktypes.office_conversion import SPEC

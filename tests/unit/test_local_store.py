@@ -12,7 +12,7 @@ import pytest
 
 from imm_engine.storage.base import AccessDenied, ObjectNotFound, StorageError
 from imm_engine.storage.local import LocalStore, UnstorableKey
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from imm_engine import templates
+from imm_engine.targets import templates
 from imm_engine.tasktypes.media_convert import output_uri
 from workers.processors import media
 from workers.processors.splicing import layout

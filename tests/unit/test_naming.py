@@ -1,4 +1,4 @@
-"""Output object names (imm_engine/naming.py), spec sections 2.3 and 4."""
+"""Output object names (imm_engine/targets/naming.py), spec sections 2.3 and 4."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from imm_engine import naming
 from imm_engine.errors import ApiError, TaskFailure
-from imm_engine.naming import Namer
+from imm_engine.targets import naming
+from imm_engine.targets.naming import Namer
 
 SOURCE = "oss://src-bucket/dir/sub/report.docx"
 MTIME = 1700000000.0  # 2023-11-14T22:13:20Z
@@ -200,7 +200,7 @@ def test_namer_refuses(job: dict[str, Any], name: str) -> None:
 
 
 def test_source_values() -> None:
-    from imm_engine import uris
+    from imm_engine.targets import uris
 
     assert naming.source_values(uris.OssUri("b12", "d/a.tar.gz")) == {
         "bucket": "b12",

@@ -1,4 +1,4 @@
-"""CreateOfficeConversionTask's rendering options (imm_engine/tasktypes/office_options.py)."""
+"""CreateOfficeConversionTask's rendering options (imm_engine/tasktypes/office/options.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
-from imm_engine.formats import SOURCE_TYPES, Family
-from imm_engine.params import Params
-from imm_engine.tasktypes import office_options as oo
+from imm_engine.tasktypes.office import options as oo
+from imm_engine.tasktypes.office.formats import SOURCE_TYPES, Family
 from imm_engine.tasktypes.office_conversion import parse_job
 
 

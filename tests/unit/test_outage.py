@@ -1,4 +1,4 @@
-"""Waiting out an unreachable Redis inside a run (workers/outage.py)."""
+"""Waiting out an unreachable Redis inside a run (workers/failures/outage.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from workers.outage import best_effort, pause, until_reachable
+from workers.failures.outage import best_effort, pause, until_reachable
 
 
 @pytest.mark.parametrize(

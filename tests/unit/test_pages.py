@@ -1,12 +1,13 @@
-"""Page selections (imm_engine/pages.py): `Pages`, `StartPage`/`EndPage` (spec 2.1)."""
+"""Page selections (imm_engine/tasktypes/office/pages.py): `Pages`, `StartPage`/`EndPage`
+(spec 2.1)."""
 
 from __future__ import annotations
 
 import pytest
 
-from imm_engine import pages
 from imm_engine.errors import ApiError
-from imm_engine.pages import PageSelection
+from imm_engine.tasktypes.office import pages
+from imm_engine.tasktypes.office.pages import PageSelection
 
 # --- parse_pages -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Wire parameters (imm_engine/params.py), spec sections 9 and 10.2."""
+"""Wire parameters (imm_engine/api/params.py), spec sections 9 and 10.2."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
 
 
 def p(**values: str) -> Params:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from imm_engine.api.params import Params
+from imm_engine.api.project_params import list_projects_query, project_fields
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
-from imm_engine.project_params import list_projects_query, project_fields
 from imm_engine.state.projects import Project
 
 

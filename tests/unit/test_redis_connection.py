@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from imm_engine.celery_config import celery_config
+from imm_engine.broker import celery_config
 from imm_engine.notify.routes import parse_routes
 from imm_engine.settings import Settings, SettingsError
 from imm_engine.state.connection import (

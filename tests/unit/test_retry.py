@@ -1,11 +1,11 @@
-"""When a failed task run is tried again (workers/retry.py)."""
+"""When a failed task run is tried again (workers/failures/retry.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from imm_engine.errors import TaskFailure
-from workers.retry import MAX_ATTEMPTS, retry_delay
+from workers.failures.retry import MAX_ATTEMPTS, retry_delay
 
 RETRYABLE = TaskFailure("InternalError", "LibreOffice crashed", retryable=True)
 PERMANENT = TaskFailure("InvalidArgument.PageRange", "no page selected")

@@ -12,7 +12,7 @@ from imm_engine.storage.grants import parse_grants
 from imm_engine.storage.guarded import GuardedStore
 from imm_engine.storage.local import LocalStore
 from imm_engine.storage.router import RoutingStore
-from imm_engine.uris import OssUri
+from imm_engine.targets.uris import OssUri
 
 
 def router(tmp_path: Path, star: bool = True) -> RoutingStore:

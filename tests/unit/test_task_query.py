@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from imm_engine.errors import ApiError
 from imm_engine.models import iso_time
-from imm_engine.task_query import (
+from imm_engine.state.query import (
     Cursor,
     TagCondition,
     TaskQuery,

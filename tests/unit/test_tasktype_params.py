@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
 from imm_engine.tasktypes import (
     BY_ACTION,
     archive_inspection,

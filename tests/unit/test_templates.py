@@ -1,4 +1,4 @@
-"""TargetURI templates (imm_engine/templates.py), spec section 4."""
+"""TargetURI templates (imm_engine/targets/templates.py), spec section 4."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from imm_engine import templates
 from imm_engine.errors import ApiError
-from imm_engine.templates import Field, Template
+from imm_engine.targets import templates
+from imm_engine.targets.templates import Field, Template
 
 VALUES = {
     "bucket": "b12",

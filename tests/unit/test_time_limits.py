@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imm_engine.celery_config import celery_config, restore_options
+from imm_engine.broker import celery_config, restore_options
 from imm_engine.settings import Settings, SettingsError
 
 VALID = [

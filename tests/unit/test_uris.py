@@ -1,11 +1,11 @@
-"""`oss://bucket/key` parsing and validation (imm_engine/uris.py), spec section 5."""
+"""`oss://bucket/key` parsing and validation (imm_engine/targets/uris.py), spec section 5."""
 
 from __future__ import annotations
 
 import pytest
 
-from imm_engine import uris
 from imm_engine.errors import ApiError
+from imm_engine.targets import uris
 
 # --- valid object URIs -------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from imm_engine import uris
 from imm_engine.errors import ApiError, TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.storage.base import ObjectInfo, StorageError
 from imm_engine.storage.listing import PrefixLister
+from imm_engine.targets import uris
 from imm_engine.tasktypes.file_compression import MAX_MANIFEST_RULES, entry_name, parse_rules
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload

@@ -15,9 +15,9 @@ from typing import Any
 import pymupdf
 from PIL import Image, UnidentifiedImageError
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.storage.base import ObjectInfo
+from imm_engine.targets import uris
 from workers.processors.base import TaskContext
 
 

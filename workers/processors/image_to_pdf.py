@@ -12,9 +12,9 @@ from typing import Any
 
 import pymupdf
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
+from imm_engine.targets import uris
 from workers.processors.base import TaskContext
 from workers.processors.images import open_image
 from workers.processors.objects import fetch, upload

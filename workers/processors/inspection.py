@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import uris
 from imm_engine.models import TaskRecord, iso_time
+from imm_engine.targets import uris
 from workers.processors import archives
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch

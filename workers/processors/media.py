@@ -3,7 +3,7 @@
 The command lines are built by pure functions (`transcode_args`, `snapshot_times`,
 `snapshot_args`); `run_tool` runs ffmpeg/ffprobe with a deadline shared by the whole task
 (`IMM_MEDIA_TIMEOUT`) and kills them past it, in the sandbox and under the memory bound of
-workers/sandbox.py (a `Jail`).
+workers/isolation/sandbox.py (a `Jail`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imm_engine import templates, uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
-from imm_engine.naming import source_values, time_values
+from imm_engine.targets import templates, uris
+from imm_engine.targets.naming import source_values, time_values
 from imm_engine.tasktypes.media_convert import CONTAINERS, output_uri
-from workers.memwatch import MemoryWatch, descendant, exceeded
+from workers.isolation.memwatch import MemoryWatch, descendant, exceeded
+from workers.isolation.sandbox import Policy, policy_of
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
-from workers.sandbox import Policy, policy_of
 
 log = logging.getLogger("imm_engine.worker")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.storage.base import ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageError
+from imm_engine.targets import uris
 from workers.processors.base import TaskContext
 
 

@@ -14,18 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 import pymupdf
 
-from imm_engine import pages, uris
 from imm_engine.errors import TaskFailure
-from imm_engine.formats import IMAGE_TARGETS, PLAIN_TEXT_TYPES, SOURCE_TYPES, Family
 from imm_engine.models import TaskRecord
-from imm_engine.naming import Namer
 from imm_engine.state.split import PageOut
+from imm_engine.targets import uris
+from imm_engine.targets.naming import Namer
+from imm_engine.tasktypes.office import pages
+from imm_engine.tasktypes.office.formats import (
+    IMAGE_TARGETS,
+    PLAIN_TEXT_TYPES,
+    SOURCE_TYPES,
+    Family,
+)
+from workers.failures.quarantine import Quarantine
 from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
 from workers.processors.image_sources import images_to_pdf
 from workers.processors.objects import fetch, upload
 from workers.processors.text import flow
-from workers.quarantine import Quarantine
 from workers.soffice import comments, links, oneshot, rtf_fields, sniff
 from workers.soffice.converter import Converter, PdfExport
 from workers.soffice.export_options import ExportOptions
@@ -159,7 +165,8 @@ def check_content(src: Path, source_type: str, password: str, max_xml_ratio: int
         raise TaskFailure(
             "InvalidFile", f"The source is not a valid .{source_type} document: {problem}."
         )
-    # The private copy loses its links outside itself (defence in depth: workers/sandbox.py).
+    # The private copy loses its links outside itself (defence in depth:
+    # workers/isolation/sandbox.py).
     if kind == sniff.Kind.ZIP:
         removed = links.strip_package(src)
     elif kind == sniff.Kind.TEXT:

@@ -11,9 +11,9 @@ from typing import Any
 
 from PIL import Image, ImageColor
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
+from imm_engine.targets import uris
 from workers.processors.base import TaskContext
 from workers.processors.images import MAX_PIXELS, image_size, open_image, rotated
 from workers.processors.objects import fetch, upload

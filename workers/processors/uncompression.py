@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
+from imm_engine.targets import uris
 from workers.processors import archives
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload

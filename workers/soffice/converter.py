@@ -21,9 +21,9 @@ from typing import Any
 
 from imm_engine.errors import TaskFailure
 from imm_engine.metrics import registry as metrics
-from imm_engine.pages import PageSelection
-from workers.memwatch import MemoryWatch
-from workers.sandbox import Policy
+from imm_engine.tasktypes.office.pages import PageSelection
+from workers.isolation.memwatch import MemoryWatch
+from workers.isolation.sandbox import Policy
 from workers.soffice.bridge import import_uno, prop
 from workers.soffice.export_options import ExportOptions
 from workers.soffice.process import (

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imm_engine.errors import TaskFailure
-from imm_engine.formats import Family
-from imm_engine.tasktypes.office_options import PAPER_SIZES, sheet_range
+from imm_engine.tasktypes.office.formats import Family
+from imm_engine.tasktypes.office.options import PAPER_SIZES, sheet_range
 
 #: LongPicture sheets: one page as large as LibreOffice allows (5 m, 1/100 mm), cropped to
 #: the content afterwards; content larger than that is scaled down to fit.
@@ -25,7 +25,7 @@ PAGE_STYLE_FAMILY = "PageStyles"
 
 @dataclass
 class ExportOptions:
-    #: The job's `sheet` options (see imm_engine/tasktypes/office_options.py).
+    #: The job's `sheet` options (see imm_engine/tasktypes/office/options.py).
     sheet: dict[str, Any] = field(default_factory=dict)
     long_picture: bool = False
     show_comments: bool = False

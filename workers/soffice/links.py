@@ -1,6 +1,6 @@
 """Links to other files and URLs taken out of a document before LibreOffice loads it.
 
-Defence in depth behind the sandbox (workers/sandbox.py), which is what makes such links
+Defence in depth behind the sandbox (workers/isolation/sandbox.py), which is what makes such links
 harmless: inside it there is nothing to read and no network. Here the task's private copy
 loses what would make LibreOffice look outside the document at all:
 

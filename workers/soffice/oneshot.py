@@ -10,7 +10,7 @@ into text before the warm LibreOffice converts it like any docx.
 
 It gets everything the warm one has: the hardened profile (process.REGISTRY: no macros, no
 links followed, every fetch to a dead proxy), the sandbox (it sees only a copy of the
-document, its profile and a private /tmp: workers/sandbox.py) and the memory bound.
+document, its profile and a private /tmp: workers/isolation/sandbox.py) and the memory bound.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from imm_engine.errors import TaskFailure
-from imm_engine.formats import SOURCE_TYPES, Family
-from workers.memwatch import MemoryWatch, descendant, exceeded
-from workers.sandbox import Policy
+from imm_engine.tasktypes.office.formats import SOURCE_TYPES, Family
+from workers.isolation.memwatch import MemoryWatch, descendant, exceeded
+from workers.isolation.sandbox import Policy
 from workers.soffice.comments import ODF_TYPES, OOXML_TYPES
 from workers.soffice.process import (
     EXCHANGE_INSIDE,

@@ -6,7 +6,7 @@ process that owns it, whatever kills that process. Each process gets its own use
 reused across restarts (a warm profile starts faster), locked so no two live processes share
 one.
 
-Each soffice runs in the sandbox of workers/sandbox.py (IMM_SANDBOX) under the memory bound
+Each soffice runs in the sandbox of workers/isolation/sandbox.py (IMM_SANDBOX) under the memory bound
 (IMM_MAX_PROCESS_MEMORY). It sees its profile (at its own path), a private `/tmp` (where its
 UNO pipe socket appears: a symlink in the real /tmp lets our side reach it) and one
 *exchange* directory (`/imm/work`): the converter puts each task's input there, reads the
@@ -30,8 +30,8 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
-from workers.memwatch import descendant
-from workers.sandbox import Policy
+from workers.isolation.memwatch import descendant
+from workers.isolation.sandbox import Policy
 from workers.soffice.bridge import import_uno, prop
 
 log = logging.getLogger("imm_engine.soffice")

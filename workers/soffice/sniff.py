@@ -12,7 +12,7 @@ import zipfile
 from enum import StrEnum
 from pathlib import Path
 
-from imm_engine.formats import PLAIN_TEXT_TYPES
+from imm_engine.tasktypes.office.formats import PLAIN_TEXT_TYPES
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: The fixed fields of a compound file header after the magic (MS-CFB 2.2): major version 3

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine.formats import IMAGE_TARGETS
 from imm_engine.settings import Settings
 from imm_engine.state.split import PageOut
+from imm_engine.tasktypes.office.formats import IMAGE_TARGETS
 
 #: Page-wise targets whose pages can be written independently of each other.
 SPLIT_TARGETS = frozenset(IMAGE_TARGETS) | {"txt"}

@@ -28,15 +28,16 @@ from typing import Any
 import pymupdf
 from celery.exceptions import SoftTimeLimitExceeded
 
-from imm_engine import uris
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.split import PageOut, Plan, SplitStore
-from workers import outage, runner
+from imm_engine.targets import uris
+from workers import runner
+from workers.failures import outage
+from workers.failures.retry import retry_delay
 from workers.processors import pdf_render
 from workers.processors.base import Deferred, Progress, TaskContext
 from workers.processors.objects import upload
-from workers.retry import retry_delay
 from workers.split import planning, scratch
 from workers.workdir import workdir
 

@@ -14,10 +14,10 @@ import logging
 import time
 from pathlib import Path
 
-from imm_engine import uris
 from imm_engine.errors import ImmError, TaskFailure
 from imm_engine.state.split import SplitStore
 from imm_engine.storage.base import Deleter, ObjectNotFound, ObjectStore, StorageError
+from imm_engine.targets import uris
 
 log = logging.getLogger("imm_engine.worker")
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from imm_engine.api.legacy2017 import projects, tasks
 from imm_engine.api.legacy2017.context import Handler, Request2017
+from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
 
 if TYPE_CHECKING:
     from imm_engine.api.services import Services

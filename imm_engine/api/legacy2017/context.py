@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
 from imm_engine.tasktypes.office_2017 import as_2017
 
 if TYPE_CHECKING:

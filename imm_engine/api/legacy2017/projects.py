@@ -20,8 +20,8 @@ from imm_engine.api.legacy2017.context import (
     project_not_found,
     translate_error,
 )
+from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
-from imm_engine.params import Params
 from imm_engine.state.projects import DEFAULT_SERVICE_ROLE, Project
 
 if TYPE_CHECKING:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from imm_engine.api import task_actions
 from imm_engine.api.actions import submit_task
 from imm_engine.api.legacy2017.context import Handler, Request2017, answering_2017
+from imm_engine.api.params import SIGNATURE_PARAMS, Params
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ApiError
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
-from imm_engine.params import SIGNATURE_PARAMS, Params
 from imm_engine.state.decode import text
 from imm_engine.tasktypes import notify_2017, office_2017
 from imm_engine.tasktypes.office_conversion import SPEC

@@ -1,9 +1,11 @@
-"""Celery settings shared by the API (which only publishes) and the workers."""
+"""The Celery wiring shared by the API and the workers: settings, task names, and publishing
+(the API only publishes and never imports the worker code)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from celery import Celery
 from kombu import Exchange, Queue
 
 from imm_engine.settings import Settings
@@ -92,3 +94,24 @@ def task_queues(settings: Settings) -> list[Queue]:
     keys = Keys(settings.key_prefix)
     names = sorted({keys.queue(spec.queue) for spec in TASK_TYPES} | {keys.queue(RANGES_QUEUE)})
     return [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in names]
+
+
+class TaskQueue:
+    def __init__(self, settings: Settings) -> None:
+        self.keys = Keys(settings.key_prefix)
+        self.app = Celery("imm-engine-api", set_as_current=False)
+        self.app.conf.update(celery_config(settings))
+
+    def submit(self, task_type: str, task_id: str, queue: str) -> None:
+        """Queue one run of the task. The Celery task id is the IMM TaskId (Flower shows it)."""
+        self.app.send_task(
+            task_name(task_type),
+            args=[task_id],
+            task_id=task_id,
+            queue=self.keys.queue(queue),
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+        )
+
+    def close(self) -> None:
+        self.app.close()

@@ -9,7 +9,7 @@ MAX_ATTEMPTS = 3
 
 #: Failures with fewer runs than MAX_ATTEMPTS. A LibreOffice crash that is not a kill from
 #: outside is tried once more; a second crash on the same document is the document's fault
-#: (and quarantines it: workers/quarantine.py).
+#: (and quarantines it: workers/failures/quarantine.py).
 RUNS_BY_CODE = {"ConverterCrashed": 2}
 
 #: Runs lost to infrastructure (a worker or LibreOffice killed from outside: the OOM killer, an

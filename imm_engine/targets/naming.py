@@ -16,8 +16,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from imm_engine import templates, uris
 from imm_engine.errors import ApiError, TaskFailure
+from imm_engine.targets import templates, uris
 
 PREFIX_PAGE = "{index}.{autoext}"
 PREFIX_SINGLE = "{barename}.{autoext}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from imm_engine.processes import ProcessGroup
+from imm_engine.service.processes import ProcessGroup
 
 
 class RedisUnavailable(RuntimeError):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from imm_engine import uris
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
-from imm_engine.formats import IMAGE_TARGETS, Family
-from imm_engine.params import Params
+from imm_engine.targets import uris
+from imm_engine.tasktypes.office.formats import IMAGE_TARGETS, Family
 
 #: Paper sizes for `PaperSize`, portrait width x height in 1/100 mm (LibreOffice's unit).
 #: IMM documents A0, A2 and A4; the rest are the usual printer sizes (B sizes are ISO).

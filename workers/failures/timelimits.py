@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 
 from imm_engine.models import TaskStatus
-from workers import outage, runner
+from workers import runner
+from workers.failures import outage
 
 log = logging.getLogger("imm_engine.worker")
 

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from imm_engine.api.params import Params
 from imm_engine.errors import invalid
-from imm_engine.params import Params
 
 MAX_TAGS = 20
 MAX_DESCRIPTION_CHARS = 256

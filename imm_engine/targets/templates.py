@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from imm_engine import uris
 from imm_engine.errors import invalid
+from imm_engine.targets import uris
 
 #: Variables every IMM operation offers, computed from the source object and the task.
 PUBLIC_VARIABLES = frozenset(

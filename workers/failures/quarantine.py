@@ -9,9 +9,9 @@ conversion, so one poisonous document cannot take a worker's LibreOffice down ov
 
 Kills from outside are not the document's fault and are no strike: a LibreOffice ended by
 SIGKILL, SIGTERM, SIGINT or SIGHUP (the OOM killer, an operator, a deploy) fails its run as an
-infrastructure fault, retried with a larger budget (workers/retry.py). A worker process that
-dies while LibreOffice converts a document cannot tell why; a marker set before the
-conversion and removed after it lets the task's next run (the message is delivered again)
+infrastructure fault, retried with a larger budget (workers/failures/retry.py). A worker
+process that dies while LibreOffice converts a document cannot tell why; a marker set before
+the conversion and removed after it lets the task's next run (the message is delivered again)
 count that death as a *loss*, which counts against the document only when it repeats: twice
 the threshold of losses (4 by default) on the same bytes quarantine them too, so a document
 that kills its worker process itself cannot loop forever. A conversion of the same bytes that
@@ -34,7 +34,7 @@ import redis
 
 from imm_engine.errors import TaskFailure
 from imm_engine.state.keys import Keys
-from workers import outage
+from workers.failures import outage
 
 log = logging.getLogger("imm_engine.worker")
 

@@ -22,10 +22,11 @@ import threading
 from types import FrameType
 from typing import Any
 
-from imm_engine import __version__, embedded_redis, exposure
+from imm_engine import __version__
 from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
 from imm_engine.client.commands import add_client_parsers, run_client
-from imm_engine.processes import ProcessGroup, child_env, python_argv
+from imm_engine.service import embedded_redis, exposure
+from imm_engine.service.processes import ProcessGroup, child_env, python_argv
 from imm_engine.settings import Settings, SettingsError
 from imm_engine.state import connection
 
@@ -165,7 +166,7 @@ def celery_worker_argv(settings: Settings, concurrency: int) -> list[str]:
 
 def sandbox_problem(settings: Settings) -> str | None:
     """Why LibreOffice cannot run sandboxed and bounded here (IMM_SANDBOX), or None."""
-    from workers.sandbox import SandboxUnavailable, check, policy_of
+    from workers.isolation.sandbox import SandboxUnavailable, check, policy_of
 
     try:
         check(policy_of(settings), settings.data_dir.absolute() / "soffice" / "sandbox-check")
@@ -184,7 +185,7 @@ def worker_group(settings: Settings, concurrency: int, with_notifier: bool) -> i
     env.update(worker_metrics(settings))
     group.spawn("worker", celery_worker_argv(settings, concurrency), env)
     if with_notifier:
-        group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
+        group.spawn("notifier", python_argv("imm_engine.service.cli", "notifier"), env)
     return group.wait()
 
 
@@ -232,10 +233,10 @@ def up(settings: Settings) -> int:
             # A fresh local install answers the README's example: project "demo" exists.
             env["IMM_DEFAULT_PROJECTS"] = "demo"
         add_cli_route(settings, redis_url, env)
-        group.spawn("api", python_argv("imm_engine.cli", "api"), without_multiproc(env))
+        group.spawn("api", python_argv("imm_engine.service.cli", "api"), without_multiproc(env))
         env.update(worker_metrics(settings))
         group.spawn("worker", celery_worker_argv(settings, 0), env)
-        group.spawn("notifier", python_argv("imm_engine.cli", "notifier"), env)
+        group.spawn("notifier", python_argv("imm_engine.service.cli", "notifier"), env)
     except BaseException:
         group.stop()
         raise

@@ -1,6 +1,6 @@
 """Telling "the process hit its memory bound" from "the process crashed".
 
-Under RLIMIT_DATA (workers/sandbox.py) an allocation past the bound fails: LibreOffice
+Under RLIMIT_DATA (workers/isolation/sandbox.py) an allocation past the bound fails: LibreOffice
 throws `std::bad_alloc` (and usually aborts), ffmpeg reports ENOMEM. Either way the process
 leaves last words on stderr and, while it grew, its `VmData` in /proc came close to the
 bound. A `MemoryWatch` samples the peak while the process works; `hit` says whether the
