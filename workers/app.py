@@ -29,14 +29,8 @@ from workers import runner
 from workers.failures import outage, timelimits
 from workers.failures.quarantine import Quarantine
 from workers.isolation import sandbox
-from workers.processors.base import Processor
-from workers.processors.compression import FileCompression
-from workers.processors.image_to_pdf import ImageToPDF
-from workers.processors.inspection import ArchiveFileInspection
-from workers.processors.media import MediaConvert
-from workers.processors.office import OfficeConversion, write_page
-from workers.processors.splicing import ImageSplicing
-from workers.processors.uncompression import FileUncompression
+from workers.processors import discover
+from workers.processors.office import write_page
 from workers.soffice.converter import Converter
 from workers.split import ranges
 
@@ -48,18 +42,7 @@ keys = Keys(settings.key_prefix)
 app = Celery("imm-engine")
 app.conf.update(celery_config(settings))
 
-PROCESSORS: dict[str, Processor] = {p.task_type: p for p in (OfficeConversion(),)}
-PROCESSORS.update(
-    (p.task_type, p)
-    for p in (
-        ImageToPDF(),
-        FileCompression(),
-        FileUncompression(),
-        ArchiveFileInspection(),
-        ImageSplicing(),
-        MediaConvert(),
-    )
-)
+PROCESSORS = discover()
 
 _deps: runner.Deps | None = None
 
@@ -192,7 +175,7 @@ def _register(task_type: str) -> None:
 
 
 for _spec in TASK_TYPES:
-    _register(_spec.task_type)
+    _register(_spec.name)
 
 
 @app.task(name=ranges.RANGE_TASK, bind=True, max_retries=None, acks_late=True)

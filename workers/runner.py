@@ -47,7 +47,7 @@ class Deps:
     settings: Settings
     store: TaskStore
     storage: ObjectStore
-    processors: Mapping[str, Processor]
+    processors: Mapping[str, Processor[Any]]
     resources: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,7 +80,7 @@ def run(task_id: str, deps: Deps) -> None:
                 resources=deps.resources,
                 on_page=early_pages(deps, task_id),
             )
-            result = processor.run(rec, ctx)
+            result = processor.run(processor.task_type.read_job(rec.job), rec, ctx)
     except Deferred:
         log.info("task %s: handed on to its page ranges", task_id)
         return

@@ -21,13 +21,12 @@ from imm_engine.errors import ImmError, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.state.store import NotDurable
 from imm_engine.storage.guarded import check_uris
-from imm_engine.tasktypes import BY_ACTION, Submission, TaskTypeSpec
-from imm_engine.tasktypes.access import job_uris
+from imm_engine.tasktypes import BY_ACTION, Submission, TaskType
 
 log = logging.getLogger("imm_engine.api")
 
 
-def create_task(spec: TaskTypeSpec) -> Handler:
+def create_task(spec: TaskType[Any]) -> Handler:
     def handler(services: Services, params: Params, request_id: str) -> dict[str, Any]:
         rec = submit_task(services, spec, spec.submission(params, services.submit), request_id)
         return {"TaskId": rec.task_id, "EventId": rec.event_id}
@@ -37,7 +36,7 @@ def create_task(spec: TaskTypeSpec) -> Handler:
 
 def submit_task(
     services: Services,
-    spec: TaskTypeSpec,
+    spec: TaskType[Any],
     sub: Submission,
     request_id: str,
     *,
@@ -48,31 +47,37 @@ def submit_task(
     project = require_project(services, sub.project)
     rec = TaskRecord(
         project=sub.project,
-        task_type=spec.task_type,
-        task_id=task_id or ids.task_id(spec.task_type),
+        task_type=spec.name,
+        task_id=task_id or ids.task_id(spec.name),
         request_id=request_id,
         event_id=ids.event_id(),
         start_ts=time.time(),
         tags=sub.tags,
         user_data=sub.user_data,
         notification=sub.notification,
-        job=sub.job,
+        job=sub.job.to_record(),
         definition=sub.definition,
         service_role=project.service_role,
     )
-    reads, writes = job_uris(sub.job, sub.notification)
-    check_uris(services.submit.grants, rec.service_role, reads, writes)
+    writes = sub.job.writes() + notification_writes(sub.notification)
+    check_uris(services.submit.grants, rec.service_role, sub.job.reads(), writes)
     services.store.create(rec)
     try:
-        services.queue.submit(spec.task_type, rec.task_id, spec.queue)
+        services.queue.submit(spec.name, rec.task_id, spec.queue)
     except Exception as exc:
         log.error("could not queue %s: %s", rec.task_id, exc)
         with contextlib.suppress(ImmError, OSError, redis.RedisError):
             services.store.delete(rec)
         raise service_unavailable("the task queue cannot be reached; nothing was created") from exc
     confirm_durable(services, rec)
-    log.info("accepted %s (%s)", rec.task_id, sub.job.get("source", ""))
+    log.info("accepted %s (%s)", rec.task_id, ", ".join(sub.job.reads()[:1]))
     return rec
+
+
+def notification_writes(notification: dict[str, Any]) -> list[str]:
+    """The object a notification writes: its ExtendedMessageURI, if any."""
+    ext = notification.get("ExtendedMessageURI")
+    return [ext] if isinstance(ext, str) else []
 
 
 def confirm_durable(services: Services, rec: TaskRecord) -> None:

@@ -36,7 +36,7 @@ def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry
         StateCollector(
             client,
             keys,
-            task_types=[spec.task_type for spec in TASK_TYPES],
+            task_types=[spec.name for spec in TASK_TYPES],
             queues=sorted({spec.queue for spec in TASK_TYPES} | {RANGES_QUEUE}),
             ttl_s=settings.task_ttl_s,
             broker=BrokerQueues(

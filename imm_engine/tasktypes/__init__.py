@@ -1,33 +1,32 @@
 """IMM task types: what each Create*Task action accepts, validated before anything is queued.
 
-A task type is a module with a `SPEC`; adding one means adding a module here and a processor
-in `workers/processors/`, and listing it in `TASK_TYPES`.
+Each task type is one module here declaring `TASK_TYPE` (imm_engine/tasktypes/declaration.py),
+found by discovery; its processor is found the same way under workers/processors/.
 """
 
 from __future__ import annotations
 
-from imm_engine.tasktypes import (
-    archive_inspection,
-    file_compression,
-    file_uncompression,
-    image_splicing,
-    image_to_pdf,
-    media_convert,
-    office_conversion,
-)
-from imm_engine.tasktypes.base import Submission, SubmitContext, TaskTypeSpec
+import importlib
+import pkgutil
+from typing import Any
 
-TASK_TYPES: tuple[TaskTypeSpec, ...] = (office_conversion.SPEC,)
-TASK_TYPES += (
-    image_to_pdf.SPEC,
-    file_compression.SPEC,
-    file_uncompression.SPEC,
-    archive_inspection.SPEC,
-    image_splicing.SPEC,
-    media_convert.SPEC,
-)
+from imm_engine.tasktypes.base import Submission, SubmitContext
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import Job
 
-BY_ACTION = {spec.action: spec for spec in TASK_TYPES}
-BY_TYPE = {spec.task_type: spec for spec in TASK_TYPES}
 
-__all__ = ["BY_ACTION", "BY_TYPE", "TASK_TYPES", "Submission", "SubmitContext", "TaskTypeSpec"]
+def _discover() -> tuple[TaskType[Any], ...]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        declared = getattr(module, "TASK_TYPE", None)
+        if isinstance(declared, TaskType):
+            found.append(declared)
+    return tuple(found)
+
+
+TASK_TYPES: tuple[TaskType[Any], ...] = _discover()
+BY_ACTION: dict[str, TaskType[Any]] = {t.action: t for t in TASK_TYPES}
+BY_TYPE: dict[str, TaskType[Any]] = {t.name: t for t in TASK_TYPES}
+
+__all__ = ["BY_ACTION", "BY_TYPE", "TASK_TYPES", "Job", "Submission", "SubmitContext", "TaskType"]

@@ -6,7 +6,8 @@ from typing import Any
 
 from imm_engine.api.params import Params
 from imm_engine.targets import uris
-from imm_engine.tasktypes.base import TaskTypeSpec
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import DictJob
 
 
 def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
@@ -16,9 +17,14 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
     return {"source": str(source), "password": params.get_str("Password", max_bytes=512) or ""}
 
 
-SPEC = TaskTypeSpec(
-    task_type="ArchiveFileInspection",
+def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
+    return DictJob(parse_job(params, tags))
+
+
+TASK_TYPE = TaskType(
+    name="ArchiveFileInspection",
     action="CreateArchiveFileInspectionTask",
     queue="files",
-    parse_job=parse_job,
+    job=DictJob,
+    parse=_parse,
 )

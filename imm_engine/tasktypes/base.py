@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from imm_engine.api.params import SIGNATURE_PARAMS, Params, loads_json
+from imm_engine.api.params import Params, loads_json
 from imm_engine.errors import ApiError, invalid, missing
 from imm_engine.notify.routes import BUILTIN_KEY, Routes
 from imm_engine.storage.grants import Grants
 from imm_engine.targets import uris
+from imm_engine.tasktypes.job import Job
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096
@@ -41,35 +42,11 @@ class SubmitContext:
 @dataclass(frozen=True)
 class Submission:
     project: str
-    job: dict[str, Any]
+    job: Job
     tags: dict[str, Any] = field(default_factory=dict)
     user_data: str = ""
     notification: dict[str, Any] = field(default_factory=dict)
     definition: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TaskTypeSpec:
-    task_type: str
-    action: str
-    #: Celery queue (without the key prefix) the task runs on.
-    queue: str
-    #: Validates the task-specific parameters into the job the processor runs with.
-    parse_job: Callable[[Params, dict[str, Any]], dict[str, Any]]
-
-    def submission(self, params: Params, ctx: SubmitContext) -> Submission:
-        project = project_name(params)
-        tags = parse_tags(params)
-        user_data = params.get_str("UserData", max_bytes=MAX_USER_DATA_BYTES) or ""
-        notification = parse_notification(params, ctx)
-        params.get_json("CredentialConfig", dict)  # accepted: see docs/api-behaviour.md
-        job = self.parse_job(params, tags)
-        definition = {
-            k: ("******" if k in SECRET_PARAMS else _definition_value(v))
-            for k, v in params.values.items()
-            if k not in SIGNATURE_PARAMS
-        }
-        return Submission(project, job, tags, user_data, notification, definition)
 
 
 def project_name(params: Params) -> str:
@@ -140,7 +117,7 @@ def with_builtin_topic(notification: dict[str, Any], ctx: SubmitContext) -> dict
     return notification
 
 
-def _definition_value(value: str) -> Any:
+def definition_value(value: str) -> Any:
     """JSON-string parameters go back as the JSON they hold, as IMM's examples show."""
     if value[:1] in "[{":
         try:

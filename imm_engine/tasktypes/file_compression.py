@@ -16,8 +16,10 @@ from typing import Any
 from imm_engine.api.params import Params
 from imm_engine.errors import invalid
 from imm_engine.targets import uris
-from imm_engine.tasktypes.base import TaskTypeSpec, require_one
+from imm_engine.tasktypes.base import require_one
 from imm_engine.tasktypes.common import check_keys, target_object
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import DictJob
 
 MAX_RULES = 100
 MAX_MANIFEST_RULES = 80_000
@@ -111,9 +113,14 @@ def entry_name(rule: dict[str, str], key: str) -> str:
     return root + key[len(base) :]
 
 
-SPEC = TaskTypeSpec(
-    task_type="FileCompression",
+def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
+    return DictJob(parse_job(params, tags))
+
+
+TASK_TYPE = TaskType(
+    name="FileCompression",
     action="CreateFileCompressionTask",
     queue="files",
-    parse_job=parse_job,
+    job=DictJob,
+    parse=_parse,
 )

@@ -13,7 +13,8 @@ from typing import Any
 from imm_engine.api.params import Params
 from imm_engine.errors import invalid
 from imm_engine.targets import uris
-from imm_engine.tasktypes.base import TaskTypeSpec
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import DictJob
 
 MAX_SELECTED = 1000
 
@@ -41,9 +42,14 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-SPEC = TaskTypeSpec(
-    task_type="FileUncompression",
+def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
+    return DictJob(parse_job(params, tags))
+
+
+TASK_TYPE = TaskType(
+    name="FileUncompression",
     action="CreateFileUncompressionTask",
     queue="files",
-    parse_job=parse_job,
+    job=DictJob,
+    parse=_parse,
 )

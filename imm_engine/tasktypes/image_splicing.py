@@ -9,8 +9,9 @@ from PIL import ImageColor
 
 from imm_engine.api.params import Params
 from imm_engine.errors import invalid
-from imm_engine.tasktypes.base import TaskTypeSpec
 from imm_engine.tasktypes.common import image_sources, target_object
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import DictJob
 
 MAX_IMAGES = 100
 FORMATS = frozenset({"jpg", "jpeg", "png"})
@@ -66,9 +67,14 @@ def _choice(
     return value
 
 
-SPEC = TaskTypeSpec(
-    task_type="ImageSplicing",
+def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
+    return DictJob(parse_job(params, tags))
+
+
+TASK_TYPE = TaskType(
+    name="ImageSplicing",
     action="CreateImageSplicingTask",
     queue="files",
-    parse_job=parse_job,
+    job=DictJob,
+    parse=_parse,
 )

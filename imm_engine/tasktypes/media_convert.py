@@ -18,8 +18,9 @@ from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
 from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values, time_values
-from imm_engine.tasktypes.base import TaskTypeSpec
 from imm_engine.tasktypes.common import boolean, check_keys, integer, number
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import DictJob
 
 MAX_TARGETS = 10
 MAX_SNAPSHOTS = 1000
@@ -286,9 +287,14 @@ def output_uri(template: templates.Template, values: dict[str, str], tags: dict[
     return uri
 
 
-SPEC = TaskTypeSpec(
-    task_type="MediaConvert",
+def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
+    return DictJob(parse_job(params, tags))
+
+
+TASK_TYPE = TaskType(
+    name="MediaConvert",
     action="CreateMediaConvertTask",
     queue="media",
-    parse_job=parse_job,
+    job=DictJob,
+    parse=_parse,
 )

@@ -8,7 +8,9 @@ from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
 from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values
-from imm_engine.tasktypes.base import TaskTypeSpec, require_one
+from imm_engine.tasktypes.base import require_one
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import DictJob
 from imm_engine.tasktypes.office import options as office_options
 from imm_engine.tasktypes.office import pages
 from imm_engine.tasktypes.office.formats import SOURCE_TYPES, TARGET_ALIASES, TARGET_TYPES
@@ -117,9 +119,14 @@ def _source_type(params: Params, source: uris.OssUri) -> str:
     return kind
 
 
-SPEC = TaskTypeSpec(
-    task_type="OfficeConversion",
+def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
+    return DictJob(parse_job(params, tags))
+
+
+TASK_TYPE = TaskType(
+    name="OfficeConversion",
     action="CreateOfficeConversionTask",
     queue="office",
-    parse_job=parse_job,
+    job=DictJob,
+    parse=_parse,
 )

@@ -32,7 +32,7 @@ from imm_engine.targets.naming import Namer
 from imm_engine.tasktypes import SubmitContext
 from imm_engine.tasktypes.base import project_name
 from imm_engine.tasktypes.office import pages
-from imm_engine.tasktypes.office_conversion import SPEC
+from imm_engine.tasktypes.office_conversion import TASK_TYPE as SPEC
 from tests.hostile import (
     BUCKET_RULE,
     VALID,
@@ -410,7 +410,7 @@ def test_accepted_submissions_can_be_stored_and_read_back(params: dict[str, str]
     except ApiError as err:
         assert 400 <= err.status < 500 and err.code and err.message
         return
-    uris.parse_object(sub.job["source"], "SourceURI")
+    uris.parse_object(sub.job.to_record()["source"], "SourceURI")
     rec = TaskRecord(
         project=sub.project,
         task_type="OfficeConversion",
@@ -421,7 +421,7 @@ def test_accepted_submissions_can_be_stored_and_read_back(params: dict[str, str]
         tags=sub.tags,
         user_data=sub.user_data,
         notification=sub.notification,
-        job=sub.job,
+        job=sub.job.to_record(),
         definition=sub.definition,
     )
     fields = rec.to_fields()

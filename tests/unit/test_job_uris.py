@@ -1,4 +1,5 @@
-"""Which URIs a job reads and writes (imm_engine/tasktypes/access.py), and the record's role."""
+"""Which URIs a job reads and writes (each task type's `Job.reads`/`writes`, for the grant
+checks), and the record's role."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from imm_engine.api.actions import notification_writes
 from imm_engine.models import TaskRecord
-from imm_engine.tasktypes.access import job_uris
+from imm_engine.tasktypes import BY_TYPE as DECLARED
 
 SRC = "oss://in-bkt/a/b.docx"
 
@@ -63,25 +65,27 @@ MANIFEST = ({"format": "zip", "target": "oss://o/a.zip", "manifest": "oss://m/li
 
 
 def test_every_task_type_is_covered() -> None:
-    from imm_engine.tasktypes import TASK_TYPES
-
-    assert {spec.task_type for spec in TASK_TYPES} == set(BY_TYPE)
+    assert set(DECLARED) == set(BY_TYPE)
 
 
 @pytest.mark.parametrize(
-    ("job", "reads", "writes"), [*BY_TYPE.values(), MANIFEST], ids=[*BY_TYPE, "manifest"]
+    ("task_type", "job", "reads", "writes"),
+    [(name, *case) for name, case in [*BY_TYPE.items(), ("FileCompression", MANIFEST)]],
+    ids=[*BY_TYPE, "manifest"],
 )
 def test_job_uris_of_every_task_type(
-    job: dict[str, Any], reads: list[str], writes: list[str]
+    task_type: str, job: dict[str, Any], reads: list[str], writes: list[str]
 ) -> None:
-    assert job_uris(job, {}) == (reads, writes)
+    typed = DECLARED[task_type].read_job(job)
+    assert (typed.reads(), typed.writes()) == (reads, writes)
 
 
 @pytest.mark.parametrize(("job", "notification", "reads", "writes"), CASES)
 def test_job_uris(
     job: dict[str, Any], notification: dict[str, Any], reads: list[str], writes: list[str]
 ) -> None:
-    assert job_uris(job, notification) == (reads, writes)
+    typed = DECLARED["OfficeConversion"].read_job(job)
+    assert (typed.reads(), typed.writes() + notification_writes(notification)) == (reads, writes)
 
 
 def test_service_role_round_trips_and_defaults_to_empty() -> None:

@@ -19,7 +19,7 @@ from imm_engine.notify.routes import BUILTIN_KEY, parse_routes
 from imm_engine.targets import templates
 from imm_engine.tasktypes import notify_2017, office_2017
 from imm_engine.tasktypes.base import SubmitContext, parse_notification
-from imm_engine.tasktypes.office_conversion import SPEC
+from imm_engine.tasktypes.office_conversion import TASK_TYPE as SPEC
 
 SRC = "oss://bkt/in/5页Word.docx"
 TGT = "oss://bkt/out/"
@@ -101,9 +101,10 @@ def test_translation_validates_as_the_2020_task() -> None:
                                       "TgtType": "png", "TgtFilePages": "[2]"}.items())).params,
         SubmitContext(parse_routes({})),
     )  # fmt: skip
-    assert sub.job["target_type"] == "png" and sub.job["pages"] == [[2, 2]]
-    assert sub.job["target_template"] == "oss://bkt/out/{index}.{autoext}"
-    assert sub.job["show_comments"] is True
+    job = sub.job.to_record()
+    assert job["target_type"] == "png" and job["pages"] == [[2, 2]]
+    assert job["target_template"] == "oss://bkt/out/{index}.{autoext}"
+    assert job["show_comments"] is True
 
 
 def test_echo() -> None:

@@ -51,7 +51,7 @@ def test_every_action_is_registered_with_its_queue() -> None:
 
 def test_image_to_pdf_job() -> None:
     job = image_to_pdf.parse_job(params(Sources=IMG, TargetURI="oss://bkt/out/x.pdf"), {})
-    assert job == {
+    assert job.to_record() == {
         "sources": [
             {"URI": "oss://bkt/a.png", "Rotate": 0},
             {"URI": "oss://bkt/b.jpg", "Rotate": 90},

@@ -6,11 +6,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from imm_engine.models import TaskRecord
 from imm_engine.settings import Settings
 from imm_engine.storage.base import ObjectStore
+from imm_engine.tasktypes.declaration import TaskType
+from imm_engine.tasktypes.job import Job
+
+J = TypeVar("J", bound=Job)
 
 
 class Progress:
@@ -47,9 +51,12 @@ class TaskContext:
     on_page: Callable[[int, int], None] | None = None
 
 
-class Processor(Protocol):
-    task_type: str
+class Processor(Protocol[J]):
+    """Runs one task type: gets the record's job typed (`task_type.job`) with the record."""
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    @property
+    def task_type(self) -> TaskType[J]: ...
+
+    def run(self, job: J, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         """Do the work; return the task-specific fields of the completion event.
         Raise TaskFailure for a failure the user should see."""

@@ -17,7 +17,9 @@ from imm_engine.models import TaskRecord
 from imm_engine.storage.base import ObjectInfo, StorageError
 from imm_engine.storage.listing import PrefixLister
 from imm_engine.targets import uris
+from imm_engine.tasktypes import file_compression
 from imm_engine.tasktypes.file_compression import MAX_MANIFEST_RULES, entry_name, parse_rules
+from imm_engine.tasktypes.job import DictJob
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
 
@@ -101,9 +103,9 @@ def plan(
 
 
 class FileCompression:
-    task_type = "FileCompression"
+    task_type = file_compression.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
         target = uris.parse_object(job["target"], "TargetURI")
         if job.get("manifest"):
@@ -132,3 +134,6 @@ class FileCompression:
             "TotalSize": total,
             "CompressedSize": out.stat().st_size,
         }
+
+
+PROCESSOR = FileCompression()

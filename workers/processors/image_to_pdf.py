@@ -15,6 +15,8 @@ import pymupdf
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.targets import uris
+from imm_engine.tasktypes import image_to_pdf
+from imm_engine.tasktypes.image_to_pdf import ImageToPDFJob
 from workers.processors.base import TaskContext
 from workers.processors.images import open_image
 from workers.processors.objects import fetch, upload
@@ -65,11 +67,11 @@ def add_svg(pdf: pymupdf.Document, data: bytes, rotate: int, name: str) -> None:
 
 
 class ImageToPDF:
-    task_type = "ImageToPDF"
+    task_type = image_to_pdf.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        sources = rec.job["sources"]
-        target = uris.parse_object(rec.job["target"], "TargetURI")
+    def run(self, job: ImageToPDFJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        sources = job.sources
+        target = uris.parse_object(job.target, "TargetURI")
         pdf = pymupdf.open()
         try:
             for n, source in enumerate(sources, 1):
@@ -83,3 +85,6 @@ class ImageToPDF:
             pdf.close()
         upload(ctx, out, target)
         return {"TargetURI": str(target), "PageCount": page_count}
+
+
+PROCESSOR = ImageToPDF()

@@ -6,6 +6,8 @@ from typing import Any
 
 from imm_engine.models import TaskRecord, iso_time
 from imm_engine.targets import uris
+from imm_engine.tasktypes import archive_inspection
+from imm_engine.tasktypes.job import DictJob
 from workers.processors import archives
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch
@@ -31,9 +33,9 @@ def describe(entry: archives.Entry) -> dict[str, Any]:
 
 
 class ArchiveFileInspection:
-    task_type = "ArchiveFileInspection"
+    task_type = archive_inspection.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         source = uris.parse_object(rec.job["source"], "SourceURI")
         src = ctx.workdir / "archive"
         fetch(ctx, source, src)
@@ -55,3 +57,6 @@ class ArchiveFileInspection:
             "Files": [describe(e) for e in entries[:MAX_LISTED]],
             "Truncated": len(entries) > MAX_LISTED,
         }
+
+
+PROCESSOR = ArchiveFileInspection()

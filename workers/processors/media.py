@@ -21,6 +21,8 @@ from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values, time_values
+from imm_engine.tasktypes import media_convert
+from imm_engine.tasktypes.job import DictJob
 from imm_engine.tasktypes.media_convert import CONTAINERS, output_uri
 from workers.isolation.memwatch import MemoryWatch, descendant, exceeded
 from workers.isolation.sandbox import Policy, policy_of
@@ -231,9 +233,9 @@ def duration_of(info: dict[str, Any]) -> float:
 
 
 class MediaConvert:
-    task_type = "MediaConvert"
+    task_type = media_convert.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
         # Never past the Celery soft time limit, which would end the run without a status.
         limit = ctx.settings.task_time_limit_s - 60
@@ -333,3 +335,6 @@ class MediaConvert:
                 upload(ctx, out, uri)
                 made.append({"URI": str(uri), "Time": at})
         return made
+
+
+PROCESSOR = MediaConvert()

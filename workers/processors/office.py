@@ -19,6 +19,8 @@ from imm_engine.models import TaskRecord
 from imm_engine.state.split import PageOut
 from imm_engine.targets import uris
 from imm_engine.targets.naming import Namer
+from imm_engine.tasktypes import office_conversion
+from imm_engine.tasktypes.job import DictJob
 from imm_engine.tasktypes.office import pages
 from imm_engine.tasktypes.office.formats import (
     IMAGE_TARGETS,
@@ -47,9 +49,9 @@ MAX_LISTED_TARGETS = 200
 
 
 class OfficeConversion:
-    task_type = "OfficeConversion"
+    task_type = office_conversion.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
         source = uris.parse_object(job["source"], "SourceURI")
         source_type: str = job["source_type"]
@@ -350,3 +352,6 @@ def sheet_subindexes(export: PdfExport) -> dict[int, int]:
         seen[sheet] = seen.get(sheet, 0) + 1
         out[page] = seen[sheet]
     return out
+
+
+PROCESSOR = OfficeConversion()

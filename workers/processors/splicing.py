@@ -14,6 +14,8 @@ from PIL import Image, ImageColor
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.targets import uris
+from imm_engine.tasktypes import image_splicing
+from imm_engine.tasktypes.job import DictJob
 from workers.processors.base import TaskContext
 from workers.processors.images import MAX_PIXELS, image_size, open_image, rotated
 from workers.processors.objects import fetch, upload
@@ -52,9 +54,9 @@ def layout(
 
 
 class ImageSplicing:
-    task_type = "ImageSplicing"
+    task_type = image_splicing.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
         target = uris.parse_object(job["target"], "TargetURI")
         fmt: str = job["image_format"]
@@ -104,3 +106,6 @@ class ImageSplicing:
             canvas.save(out, "PNG")
         upload(ctx, out, target)
         return {"TargetURI": str(target), "Width": width, "Height": height}
+
+
+PROCESSOR = ImageSplicing()

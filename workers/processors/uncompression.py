@@ -15,6 +15,8 @@ from typing import Any
 from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.targets import uris
+from imm_engine.tasktypes import file_uncompression
+from imm_engine.tasktypes.job import DictJob
 from workers.processors import archives
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
@@ -64,9 +66,9 @@ def check_password(archive: archives.Archive, entries: list[archives.Entry]) -> 
 
 
 class FileUncompression:
-    task_type = "FileUncompression"
+    task_type = file_uncompression.TASK_TYPE
 
-    def run(self, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         job = rec.job
         source = uris.parse_object(job["source"], "SourceURI")
         prefix = uris.parse_prefix(job["target_prefix"], "TargetURI")
@@ -112,3 +114,6 @@ class FileUncompression:
             "TotalSize": total,
             "Files": files[:MAX_LISTED],
         }
+
+
+PROCESSOR = FileUncompression()

@@ -25,12 +25,13 @@ from imm_engine.errors import ApiError
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
 from imm_engine.state.decode import text
 from imm_engine.tasktypes import notify_2017, office_2017
-from imm_engine.tasktypes.office_conversion import SPEC
+from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.office_conversion import TASK_TYPE as SPEC
 
 if TYPE_CHECKING:
     from imm_engine.api.services import Services
 
-TASK_TYPE = SPEC.task_type
+TASK_TYPE = SPEC.name
 IDEMPOTENT_TTL_S = 43200
 MAX_KEYS = 100
 #: How often a waiting ConvertOfficeFormat looks at its task.
@@ -81,7 +82,9 @@ def submit(services: Services, params: Params, req: Request2017, *, notify: bool
     sub = SPEC.submission(translated.params, services.submit)
     sub = dataclasses.replace(
         sub,
-        job={**sub.job, "page_index": "document", office_2017.JOB_KEY: translated.echo},
+        job=DictJob(
+            {**sub.job.to_record(), "page_index": "document", office_2017.JOB_KEY: translated.echo}
+        ),
         notification=notification,
         definition={
             k: "******" if k == "Password" else v
