@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +27,30 @@ def micros(ts: float) -> int:
     the fraction before rounding; `round(ts * 1e6)` differs in about one case in eight)."""
     moment = datetime.fromtimestamp(ts, UTC)
     return int(moment.replace(microsecond=0).timestamp()) * 1_000_000 + moment.microsecond
+
+
+#: The format of the records this release writes (`TaskRecord.format`). History:
+#: 1. the first release; no `format` field (read as 1).
+#: 2. the record names its format; the job is a task type's typed job (imm_engine/tasktypes/job.py)
+#:    stored under the same keys as format 1, so format 1 records read unchanged.
+#: A reader migrates older formats forward (`MIGRATIONS`) and reads newer ones as far as it knows
+#: them (unknown fields and job keys are ignored), so a rolling upgrade or downgrade between two
+#: adjacent releases loses nothing (docs/architecture.md, "Upgrades").
+RECORD_FORMAT = 2
+
+#: format N -> N+1, on the flat fields of a record.
+MIGRATIONS: dict[int, Callable[[dict[str, str]], dict[str, str]]] = {
+    1: lambda fields: fields,  # the job's keys did not change
+}
+
+
+def migrated(fields: dict[str, str]) -> dict[str, str]:
+    """A record's fields brought forward to RECORD_FORMAT (pure)."""
+    version = int(fields.get("format") or 1)
+    while version < RECORD_FORMAT:
+        fields = {**MIGRATIONS[version](fields), "format": str(version + 1)}
+        version += 1
+    return fields
 
 
 @dataclass
@@ -52,6 +77,8 @@ class TaskRecord:
     result: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
     service_role: str = ""
+    #: The record format (RECORD_FORMAT when written by this release).
+    format: int = RECORD_FORMAT
 
     @property
     def finished(self) -> bool:
@@ -68,6 +95,7 @@ class TaskRecord:
 
     @classmethod
     def from_fields(cls, data: dict[str, str]) -> TaskRecord:
+        data = migrated(data)
         def obj(name: str) -> dict[str, Any]:
             raw = data.get(name)
             return json.loads(raw) if raw else {}
@@ -92,6 +120,7 @@ class TaskRecord:
             result=obj("result"),
             attempts=int(data.get("attempts", 0) or 0),
             service_role=data.get("service_role", ""),
+            format=int(data.get("format") or RECORD_FORMAT),
         )
 
     def task_info(self, *, with_definition: bool = False) -> dict[str, Any]:
