@@ -9,39 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench import BenchError
 from bench.service import BUCKET, PROJECT, TOPIC, running
-from bench.util import median, ms, percentile, progress
-
-
-@dataclass
-class Rate:
-    action: str
-    threads: int
-    seconds: float = 0.0
-    latencies_s: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies_s) / self.seconds if self.seconds else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "threads": self.threads,
-            "requests": len(self.latencies_s),
-            "seconds": round(self.seconds, 3),
-            "req_per_s": round(self.per_second, 1),
-            "latency_ms_median": ms(median(self.latencies_s)),
-            "latency_ms_p99": ms(percentile(self.latencies_s, 99)),
-            "errors": len(self.errors),
-            "first_error": self.errors[0] if self.errors else None,
-        }
+from bench.util import Rate, progress
 
 
 def _hammer(rate: Rate, clients: list[Any], call: Any, duration: float) -> None:
@@ -105,5 +78,5 @@ def measure(workdir: Path, log: Path, threads: int, duration: float, corpus: Pat
             raise BenchError(f"(e) some threads created no task: {rates[0].errors[:1]}")
         _hammer(rates[1], clients, get, duration)
         for r in rates:
-            progress(f"[api] {r.action}: {r.per_second:.0f} req/s, {len(r.errors)} errors")
+            progress(f"[api] {r.name}: {r.per_second:.0f} req/s, {len(r.errors)} errors")
         return rates

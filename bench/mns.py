@@ -23,29 +23,7 @@ from typing import Any
 
 from bench import BenchError
 from bench.service import ACCESS_KEY_ID, ACCESS_KEY_SECRET, running
-from bench.util import median, ms, percentile, progress
-
-
-@dataclass
-class Rate:
-    operation: str
-    threads: int
-    seconds: float = 0.0
-    latencies_s: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "threads": self.threads,
-            "requests": len(self.latencies_s),
-            "seconds": round(self.seconds, 3),
-            "req_per_s": round(len(self.latencies_s) / self.seconds, 1) if self.seconds else 0.0,
-            "latency_ms_median": ms(median(self.latencies_s)),
-            "latency_ms_p99": ms(percentile(self.latencies_s, 99)),
-            "errors": len(self.errors),
-            "first_error": self.errors[0] if self.errors else None,
-        }
+from bench.util import Rate, median, ms, percentile, progress
 
 
 @dataclass
@@ -109,7 +87,8 @@ def measure_rates(port: int, threads: int, duration: float) -> list[Rate]:
     queues = [_account(port).get_queue(name) for _ in range(threads)]
     body = json.dumps({"events": [{"eventName": "FormatConvertJob:JobFinished", "pad": "x" * 400}]})
     send, receive, delete = (
-        Rate(op, threads) for op in ("SendMessage", "ReceiveMessage", "DeleteMessage")
+        Rate(op, threads, kind="operation")
+        for op in ("SendMessage", "ReceiveMessage", "DeleteMessage")
     )
 
     def sender(q: Any) -> Any:
@@ -195,7 +174,7 @@ def measure(
         for r in rates:
             d = r.to_dict()
             progress(
-                f"[mns] {r.operation}: {d['req_per_s']} req/s, p50 {d['latency_ms_median']} ms, "
+                f"[mns] {r.name}: {d['req_per_s']} req/s, p50 {d['latency_ms_median']} ms, "
                 f"{len(r.errors)} errors"
             )
         handoff = measure_handoff(service.port, messages)
