@@ -11,6 +11,7 @@ under its base name); any other Alias renames the one matched object.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from imm_engine.api.params import Params
@@ -19,7 +20,7 @@ from imm_engine.targets import uris
 from imm_engine.tasktypes.base import require_one
 from imm_engine.tasktypes.common import check_keys, target_object
 from imm_engine.tasktypes.declaration import TaskType
-from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.job import Job
 
 MAX_RULES = 100
 MAX_MANIFEST_RULES = 80_000
@@ -27,23 +28,52 @@ MODES = ("prefix", "fullname")
 FORMATS = ("zip",)
 
 
-def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Rule:
+    """One validated packing rule: what it matches (`oss://bucket/key`, a prefix or one
+    object by `mode`) and the `alias` that names it in the zip ("" for none)."""
+
+    bucket: str
+    key: str
+    mode: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class FileCompressionJob(Job):
+    format: str
+    #: The zip to write.
+    target: str
+    #: The rules of `Sources`, or None when they are in the `manifest` object (read at run time).
+    rules: list[Rule] | None = None
+    manifest: str | None = None
+
+    def reads(self) -> list[str]:
+        listed = [f"{uris.SCHEME}{r.bucket}/{r.key}" for r in self.rules or ()]
+        return listed + ([self.manifest] if self.manifest is not None else [])
+
+    def writes(self) -> list[str]:
+        return [self.target]
+
+    def metric_labels(self) -> tuple[str, str]:
+        return "", "zip"
+
+
+def parse_job(params: Params, tags: dict[str, Any]) -> FileCompressionJob:
     fmt = (params.get_str("CompressedFormat", max_bytes=16) or "zip").lower()
     if fmt not in FORMATS:
         raise invalid("CompressedFormat", f"'{fmt}' is not supported; only zip is")
-    job: dict[str, Any] = {"format": fmt, "target": target_object(params)}
-    which = require_one(params, "Sources", "SourceManifestURI")
-    if which == "Sources":
+    target = target_object(params) or ""
+    if require_one(params, "Sources", "SourceManifestURI") == "Sources":
         items = params.get_json("Sources", list, max_bytes=1024 * 1024)
-        job["rules"] = parse_rules(items, "Sources", MAX_RULES)
-    else:
-        manifest = params.get_str("SourceManifestURI", max_bytes=2048) or ""
-        job["manifest"] = str(uris.parse_object(manifest, "SourceManifestURI"))
-    return job
+        return FileCompressionJob(fmt, target, rules=parse_rules(items, "Sources", MAX_RULES))
+    manifest = params.get_str("SourceManifestURI", max_bytes=2048) or ""
+    manifest = str(uris.parse_object(manifest, "SourceManifestURI"))
+    return FileCompressionJob(fmt, target, manifest=manifest)
 
 
-def parse_rules(items: Any, name: str, max_rules: int) -> list[dict[str, str]]:
-    """Validate packing rules (`Sources` or a manifest) into `{bucket, key, mode, alias}`."""
+def parse_rules(items: Any, name: str, max_rules: int) -> list[Rule]:
+    """Validate packing rules (`Sources` or a manifest)."""
     if not isinstance(items, list):
         raise invalid(name, "it must be a JSON array of rules")
     if not items:
@@ -72,7 +102,7 @@ def parse_rules(items: Any, name: str, max_rules: int) -> list[dict[str, str]]:
             raise invalid(where, "Alias must be a string")
         if alias:
             _check_alias(alias, f"{where}.Alias")
-        rules.append({"bucket": parsed.bucket, "key": parsed.key, "mode": mode, "alias": alias})
+        rules.append(Rule(parsed.bucket, parsed.key, mode, alias))
     return rules
 
 
@@ -95,9 +125,9 @@ def _check_alias(alias: str, name: str) -> None:
         raise invalid(name, "it must not contain empty, '.' or '..' path segments")
 
 
-def entry_name(rule: dict[str, str], key: str) -> str:
+def entry_name(rule: Rule, key: str) -> str:
     """The path inside the zip of object `key`, matched by `rule` (pure)."""
-    alias = rule["alias"]
+    alias = rule.alias
     if not alias:
         return key
     basename = key.rsplit("/", 1)[-1]
@@ -106,21 +136,18 @@ def entry_name(rule: dict[str, str], key: str) -> str:
     if not alias.endswith("/"):
         return alias.lstrip("/")
     root = alias.strip("/") + "/"
-    if rule["mode"] == "fullname":
+    if rule.mode == "fullname":
         return root + basename
-    rule_key = rule["key"]
+    rule_key = rule.key
     base = rule_key[: rule_key.rfind("/") + 1]  # the directory part of the prefix
     return root + key[len(base) :]
-
-
-def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
-    return DictJob(parse_job(params, tags))
 
 
 TASK_TYPE = TaskType(
     name="FileCompression",
     action="CreateFileCompressionTask",
     queue="files",
-    job=DictJob,
-    parse=_parse,
+    job=FileCompressionJob,
+    parse=parse_job,
+    limits={"Sources": MAX_RULES, "SourceManifestURI": MAX_MANIFEST_RULES},
 )

@@ -12,6 +12,7 @@ naming the option, never ignored.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from imm_engine.api.params import Params
@@ -20,7 +21,7 @@ from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values, time_values
 from imm_engine.tasktypes.common import boolean, check_keys, integer, number
 from imm_engine.tasktypes.declaration import TaskType
-from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.job import Job, template_target
 
 MAX_TARGETS = 10
 MAX_SNAPSHOTS = 1000
@@ -47,8 +48,95 @@ _VIDEO_DEFAULTS: dict[str, Any] = {
 }  # fmt: skip
 _AUDIO_DEFAULTS: dict[str, Any] = {"BitrateOption": "fixed", "SampleRateOption": "fixed"}
 
+# The job's parts keep IMM's parameter names, as the records have always stored them; their
+# defaults are IMM's.
 
-def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class MediaSource:
+    URI: str
+    #: The time range read, in seconds; a Duration of 0 reads to the end.
+    StartTime: float = 0.0
+    Duration: float = 0.0
+    DisableVideo: bool = False
+    DisableAudio: bool = False
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """`TranscodeVideo`; with Codec copy the other options are unset."""
+
+    Codec: str
+    #: [width, height], -2 for the side that keeps the aspect ratio.
+    Scale: list[int] | None = None
+    Bitrate: int | None = None
+    CRF: float | None = None
+    FrameRate: float | None = None
+    GOPSize: int | None = None
+    PixelFormat: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioOptions:
+    """`TranscodeAudio`; with Codec copy the other options are unset."""
+
+    Codec: str
+    Bitrate: int | None = None
+    SampleRate: int | None = None
+    Channel: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    #: A template (SNAPSHOT_VARIABLES).
+    URI: str
+    #: jpg, png or webp.
+    Format: str = "jpg"
+    #: interval, or average (Number spread over the media).
+    Mode: str = "interval"
+    StartTime: float = 0.0
+    Number: int = 1
+    #: Seconds between snapshots; None: Number spread over the media.
+    Interval: float | None = None
+    Width: int | None = None
+    Height: int | None = None
+    ScaleType: str = "stretch"
+
+
+@dataclass(frozen=True)
+class MediaTarget:
+    #: None: no video stream (no `Video.TranscodeVideo`); likewise Audio.
+    Video: VideoOptions | None = None
+    Audio: AudioOptions | None = None
+    Snapshots: list[Snapshot] = field(default_factory=list)
+    StripMetadata: bool = False
+    #: The transcoded file's URI template (TARGET_VARIABLES), "" for a snapshots-only target.
+    URI: str = ""
+    Container: str = ""
+
+
+@dataclass(frozen=True)
+class MediaConvertJob(Job):
+    source: MediaSource
+    targets: list[MediaTarget]
+
+    def reads(self) -> list[str]:
+        return [self.source.URI]
+
+    def writes(self) -> list[str]:
+        writes: list[str] = []
+        for target in self.targets:
+            writes += template_target(target.URI, self.source.URI)
+            for snapshot in target.Snapshots:
+                writes += template_target(snapshot.URI, self.source.URI)
+        return writes
+
+    def metric_labels(self) -> tuple[str, str]:
+        container = self.targets[0].Container if self.targets else ""
+        return "", container if container in CONTAINERS else "other"
+
+
+def parse_job(params: Params, tags: dict[str, Any]) -> MediaConvertJob:
     sources = params.get_json("Sources", list, max_bytes=256 * 1024)
     if not sources:
         raise missing("Sources")
@@ -64,29 +152,29 @@ def parse_job(params: Params, tags: dict[str, Any]) -> dict[str, Any]:
         raise missing("Targets")
     if len(targets) > MAX_TARGETS:
         raise invalid("Targets", f"at most {MAX_TARGETS} targets are allowed")
-    src_uri = uris.parse_object(source["URI"], "Sources[0].URI")
+    src_uri = uris.parse_object(source.URI, "Sources[0].URI")
     sample = {**source_values(src_uri), **time_values("", 0), **time_values("t_", 0)}
     parsed = [_target(t, f"Targets[{i}]", tags, sample) for i, t in enumerate(targets)]
-    return {"source": source, "targets": parsed}
+    return MediaConvertJob(source, parsed)
 
 
-def _source(item: Any, where: str) -> dict[str, Any]:
+def _source(item: Any, where: str) -> MediaSource:
     if not isinstance(item, dict):
         raise invalid(where, 'each source must be an object like {"URI": "oss://..."}')
     check_keys(item, ("URI", "StartTime", "Duration", "DisableVideo", "DisableAudio"), where)
     uri = item.get("URI")
     if not isinstance(uri, str):
         raise invalid(where, "URI is missing")
-    return {
-        "URI": str(uris.parse_object(uri, f"{where}.URI")),
-        "StartTime": number(item, "StartTime", where, lo=0, hi=MAX_SECONDS, default=0.0),
-        "Duration": number(item, "Duration", where, lo=0, hi=MAX_SECONDS, default=0.0),
-        "DisableVideo": boolean(item, "DisableVideo", where),
-        "DisableAudio": boolean(item, "DisableAudio", where),
-    }
+    return MediaSource(
+        URI=str(uris.parse_object(uri, f"{where}.URI")),
+        StartTime=number(item, "StartTime", where, lo=0, hi=MAX_SECONDS, default=0.0) or 0.0,
+        Duration=number(item, "Duration", where, lo=0, hi=MAX_SECONDS, default=0.0) or 0.0,
+        DisableVideo=boolean(item, "DisableVideo", where),
+        DisableAudio=boolean(item, "DisableAudio", where),
+    )
 
 
-def _target(item: Any, where: str, tags: dict[str, Any], sample: dict[str, str]) -> dict[str, Any]:
+def _target(item: Any, where: str, tags: dict[str, Any], sample: dict[str, str]) -> MediaTarget:
     if not isinstance(item, dict):
         raise invalid(where, "each target must be an object")
     check_keys(
@@ -97,12 +185,7 @@ def _target(item: Any, where: str, tags: dict[str, Any], sample: dict[str, str])
     video = _video(item.get("Video"), f"{where}.Video")
     audio = _audio(item.get("Audio"), f"{where}.Audio")
     snapshots = _image(item.get("Image"), f"{where}.Image", tags, sample)
-    out: dict[str, Any] = {
-        "Video": video,
-        "Audio": audio,
-        "Snapshots": snapshots,
-        "StripMetadata": boolean(item, "StripMetadata", where),
-    }
+    out = MediaTarget(video, audio, snapshots, boolean(item, "StripMetadata", where))
     if video is None and audio is None:
         if not snapshots:
             raise invalid(where, "it produces nothing: set Video.TranscodeVideo, "
@@ -120,11 +203,10 @@ def _target(item: Any, where: str, tags: dict[str, Any], sample: dict[str, str])
     if not isinstance(uri, str) or not uri:
         raise invalid(where, "URI is missing")
     _check_template(uri, f"{where}.URI", TARGET_VARIABLES, tags, {**sample, "autoext": container})
-    out.update({"URI": uri, "Container": container})
-    return out
+    return replace(out, URI=uri, Container=container)
 
 
-def _video(item: Any, where: str) -> dict[str, Any] | None:
+def _video(item: Any, where: str) -> VideoOptions | None:
     if item is None:
         return None
     if not isinstance(item, dict):
@@ -142,9 +224,9 @@ def _video(item: Any, where: str) -> dict[str, Any] | None:
     codec = str(transcode.get("Codec") or "copy").lower()
     if codec not in VIDEO_CODECS:
         raise invalid(w, f"Codec '{codec}' is not one of {', '.join(VIDEO_CODECS)}")
-    out: dict[str, Any] = {"Codec": codec}
     if codec == "copy":
-        return out
+        return VideoOptions(codec)
+    scale = None
     resolution = transcode.get("Resolution")
     if resolution:
         match = _RESOLUTION.match(str(resolution))
@@ -153,21 +235,20 @@ def _video(item: Any, where: str) -> dict[str, Any] | None:
         width, height = (int(g) if g else -2 for g in match.groups())
         if not all(v == -2 or 2 <= v <= 8192 for v in (width, height)):
             raise invalid(w, "Resolution sides must be 2 to 8192 pixels")
-        out["Scale"] = [width, height]
+        scale = [width, height]
     if transcode.get("Bitrate") is not None and transcode.get("CRF") is not None:
         raise invalid(w, "give Bitrate or CRF, not both")
-    out["Bitrate"] = integer(transcode, "Bitrate", w, lo=10_000, hi=200_000_000, default=None)
-    out["CRF"] = number(transcode, "CRF", w, lo=0, hi=51, default=None)
-    out["FrameRate"] = number(transcode, "FrameRate", w, lo=1, hi=120, default=None)
-    out["GOPSize"] = integer(transcode, "GOPSize", w, lo=1, hi=100_000, default=None)
+    bitrate = integer(transcode, "Bitrate", w, lo=10_000, hi=200_000_000, default=None)
+    crf = number(transcode, "CRF", w, lo=0, hi=51, default=None)
+    frame_rate = number(transcode, "FrameRate", w, lo=1, hi=120, default=None)
+    gop_size = integer(transcode, "GOPSize", w, lo=1, hi=100_000, default=None)
     pix = transcode.get("PixelFormat")
     if pix is not None and pix not in PIXEL_FORMATS:
         raise invalid(w, f"PixelFormat '{pix}' is not one of {', '.join(PIXEL_FORMATS)}")
-    out["PixelFormat"] = pix
-    return out
+    return VideoOptions(codec, scale, bitrate, crf, frame_rate, gop_size, pix)
 
 
-def _audio(item: Any, where: str) -> dict[str, Any] | None:
+def _audio(item: Any, where: str) -> AudioOptions | None:
     if item is None:
         return None
     if not isinstance(item, dict):
@@ -184,18 +265,17 @@ def _audio(item: Any, where: str) -> dict[str, Any] | None:
     codec = str(transcode.get("Codec") or "copy").lower()
     if codec not in AUDIO_CODECS:
         raise invalid(w, f"Codec '{codec}' is not one of {', '.join(AUDIO_CODECS)}")
-    out: dict[str, Any] = {"Codec": codec}
     if codec == "copy":
-        return out
-    out["Bitrate"] = integer(transcode, "Bitrate", w, lo=1000, hi=10_000_000, default=None)
-    out["SampleRate"] = integer(transcode, "SampleRate", w, lo=8000, hi=96000, default=None)
-    out["Channel"] = integer(transcode, "Channel", w, lo=1, hi=8, default=None)
-    return out
+        return AudioOptions(codec)
+    return AudioOptions(
+        codec,
+        Bitrate=integer(transcode, "Bitrate", w, lo=1000, hi=10_000_000, default=None),
+        SampleRate=integer(transcode, "SampleRate", w, lo=8000, hi=96000, default=None),
+        Channel=integer(transcode, "Channel", w, lo=1, hi=8, default=None),
+    )
 
 
-def _image(
-    item: Any, where: str, tags: dict[str, Any], sample: dict[str, str]
-) -> list[dict[str, Any]]:
+def _image(item: Any, where: str, tags: dict[str, Any], sample: dict[str, str]) -> list[Snapshot]:
     if item is None:
         return []
     if not isinstance(item, dict):
@@ -210,9 +290,7 @@ def _image(
     return [_snapshot(s, f"{where}.Snapshots[{i}]", tags, sample) for i, s in enumerate(snapshots)]
 
 
-def _snapshot(
-    item: Any, where: str, tags: dict[str, Any], sample: dict[str, str]
-) -> dict[str, Any]:
+def _snapshot(item: Any, where: str, tags: dict[str, Any], sample: dict[str, str]) -> Snapshot:
     if not isinstance(item, dict):
         raise invalid(where, "each snapshot must be an object")
     check_keys(
@@ -249,17 +327,17 @@ def _snapshot(
     )
     if count > 1 and "index" not in template.variables:
         raise invalid(f"{where}.URI", "several snapshots need {index} in the URI")
-    return {
-        "URI": uri,
-        "Format": fmt,
-        "Mode": mode,
-        "StartTime": number(item, "StartTime", where, lo=0, hi=MAX_SECONDS, default=0.0),
-        "Number": count,
-        "Interval": number(item, "Interval", where, lo=0.001, hi=MAX_SECONDS, default=None),
-        "Width": integer(item, "Width", where, lo=1, hi=8192, default=None),
-        "Height": integer(item, "Height", where, lo=1, hi=8192, default=None),
-        "ScaleType": scale_type,
-    }
+    return Snapshot(
+        URI=uri,
+        Format=fmt,
+        Mode=mode,
+        StartTime=number(item, "StartTime", where, lo=0, hi=MAX_SECONDS, default=0.0) or 0.0,
+        Number=count,
+        Interval=number(item, "Interval", where, lo=0.001, hi=MAX_SECONDS, default=None),
+        Width=integer(item, "Width", where, lo=1, hi=8192, default=None),
+        Height=integer(item, "Height", where, lo=1, hi=8192, default=None),
+        ScaleType=scale_type,
+    )
 
 
 def _defaults_only(item: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
@@ -287,14 +365,11 @@ def output_uri(template: templates.Template, values: dict[str, str], tags: dict[
     return uri
 
 
-def _parse(params: Params, tags: dict[str, Any]) -> DictJob:
-    return DictJob(parse_job(params, tags))
-
-
 TASK_TYPE = TaskType(
     name="MediaConvert",
     action="CreateMediaConvertTask",
     queue="media",
-    job=DictJob,
-    parse=_parse,
+    job=MediaConvertJob,
+    parse=parse_job,
+    limits={"Sources": 1, "Targets": MAX_TARGETS, "Snapshots.Number": MAX_SNAPSHOTS},
 )

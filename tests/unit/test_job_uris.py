@@ -39,7 +39,9 @@ BY_TYPE = {
         ["oss://i/1.png", "oss://j/2.jpg"], ["oss://o/x.pdf"],
     ),
     "ImageSplicing": (
-        {"sources": [{"URI": "oss://i/1.png"}], "target": "oss://o/s.jpg"},
+        {"sources": [{"URI": "oss://i/1.png"}], "target": "oss://o/s.jpg",
+         "direction": "vertical", "image_format": "jpg", "quality": 80, "scale_type": "fit",
+         "margin": 0, "padding": 0, "background": "#FFFFFF"},
         ["oss://i/1.png"], ["oss://o/s.jpg"],
     ),
     "FileCompression": (

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from imm_engine.targets import templates
-from imm_engine.tasktypes.media_convert import output_uri
+from imm_engine.tasktypes.media_convert import (
+    AudioOptions,
+    MediaSource,
+    MediaTarget,
+    Snapshot,
+    VideoOptions,
+    output_uri,
+)
 from workers.processors import media
 from workers.processors.splicing import layout
 
@@ -31,13 +38,13 @@ def test_layout(kwargs: dict[str, Any], canvas: tuple[int, int], boxes: list[Any
     assert layout([(100, 50), (200, 50)], **kwargs) == (canvas, boxes)
 
 
-SOURCE = {"URI": "oss://b/in.mov", "StartTime": 1.5, "Duration": 2.0}
-MP4 = {
-    "Container": "mp4",
-    "Video": {"Codec": "h264", "Scale": [320, -2], "CRF": 23.0, "FrameRate": None},
-    "Audio": {"Codec": "aac", "Bitrate": 96000, "SampleRate": 44100, "Channel": 2},
-    "StripMetadata": True,
-}
+SOURCE = MediaSource(URI="oss://b/in.mov", StartTime=1.5, Duration=2.0)
+MP4 = MediaTarget(
+    Container="mp4",
+    Video=VideoOptions(Codec="h264", Scale=[320, -2], CRF=23.0, FrameRate=None),
+    Audio=AudioOptions(Codec="aac", Bitrate=96000, SampleRate=44100, Channel=2),
+    StripMetadata=True,
+)
 
 
 def test_transcode_args_mp4() -> None:
@@ -54,15 +61,15 @@ def test_transcode_args_mp4() -> None:
 
 
 def test_transcode_args_audio_only() -> None:
-    target = {"Container": "mp3", "Video": None, "Audio": {"Codec": "mp3"}}
-    args = media.transcode_args(Path("in"), Path("out"), {"URI": "x"}, target)
+    target = MediaTarget(Container="mp3", Video=None, Audio=AudioOptions(Codec="mp3"))
+    args = media.transcode_args(Path("in"), Path("out"), MediaSource(URI="x"), target)
     assert "-vn" in args and "-map" in args and "0:v:0?" not in args
     assert args[args.index("-c:a") + 1] == "libmp3lame"
     assert args[-3:] == ["-f", "mp3", "out"]
 
 
 def test_disabled_source_video_drops_it() -> None:
-    args = media.transcode_args(Path("i"), Path("o"), {"DisableVideo": True}, MP4)
+    args = media.transcode_args(Path("i"), Path("o"), MediaSource("x", DisableVideo=True), MP4)
     assert "-vn" in args and "libx264" not in args
 
 
@@ -78,11 +85,11 @@ def test_disabled_source_video_drops_it() -> None:
     ],
 )
 def test_snapshot_times(snap: dict[str, Any], duration: float, times: list[float]) -> None:
-    assert media.snapshot_times(snap, duration) == times
+    assert media.snapshot_times(Snapshot(URI="oss://b/{index}.jpg", **snap), duration) == times
 
 
 def test_snapshot_args_scale_and_format() -> None:
-    snap = {"Format": "png", "Width": 160, "Height": None, "ScaleType": "stretch"}
+    snap = Snapshot(URI="oss://b/s.png", Format="png", Width=160, Height=None, ScaleType="stretch")
     args = media.snapshot_args(Path("i"), Path("o.png"), 1.25, snap)
     line = " ".join(args)
     assert "-ss 1.250 -protocol_whitelist file" in line

@@ -92,12 +92,12 @@ def test_image_to_pdf_refusals(values: dict[str, Any], code: str, fragment: str)
 
 def test_image_splicing_defaults() -> None:
     job = image_splicing.parse_job(params(Sources=IMG, TargetURI="oss://bkt/o.jpg"), {})
-    assert job["direction"] == "vertical"
-    assert job["image_format"] == "jpg"
-    assert job["quality"] == 80
-    assert job["scale_type"] == "fit"
-    assert (job["align"], job["margin"], job["padding"]) == (None, 0, 0)
-    assert job["background"] == "#FFFFFF"
+    assert job.direction == "vertical"
+    assert job.image_format == "jpg"
+    assert job.quality == 80
+    assert job.scale_type == "fit"
+    assert (job.align, job.margin, job.padding) == (None, 0, 0)
+    assert job.background == "#FFFFFF"
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_image_splicing_accepts_alpha_for_png_and_colour_names() -> None:
             params(Sources=IMG, TargetURI="oss://bkt/o.png", ImageFormat="png",
                    BackgroundColor=colour), {}
         )  # fmt: skip
-        assert job["background"] == colour
+        assert job.background == colour
 
 
 # --- FileCompression ----------------------------------------------------------------------
@@ -146,7 +146,7 @@ def test_file_compression_rules() -> None:
         ),
         {},
     )
-    assert job == {
+    assert job.to_record() == {
         "format": "zip",
         "target": "oss://bkt/out.zip",
         "rules": [
@@ -160,7 +160,7 @@ def test_file_compression_manifest() -> None:
     job = file_compression.parse_job(
         params(SourceManifestURI="oss://bkt/m.json", TargetURI="oss://bkt/out.zip"), {}
     )
-    assert job["manifest"] == "oss://bkt/m.json"
+    assert job.manifest == "oss://bkt/m.json"
 
 
 @pytest.mark.parametrize(
@@ -204,12 +204,7 @@ def test_file_compression_refusals(values: dict[str, Any], code: str, fragment: 
 )
 def test_entry_names(rule: tuple[str, str, str], key: str, name: str) -> None:
     prefix, mode, alias = rule
-    assert (
-        file_compression.entry_name(
-            {"bucket": "b", "key": prefix, "mode": mode, "alias": alias}, key
-        )
-        == name
-    )
+    assert file_compression.entry_name(file_compression.Rule("b", prefix, mode, alias), key) == name
 
 
 # --- FileUncompression / ArchiveFileInspection --------------------------------------------
@@ -227,8 +222,8 @@ def test_entry_names(rule: tuple[str, str, str], key: str, name: str) -> None:
 )  # fmt: skip
 def test_file_uncompression_job(values: dict[str, Any], prefix: str, selected: list[str]) -> None:
     job = file_uncompression.parse_job(params(**values), {})
-    assert job["target_prefix"] == prefix
-    assert job["selected"] == selected
+    assert job.target_prefix == prefix
+    assert job.selected == selected
 
 
 @pytest.mark.parametrize(
@@ -248,7 +243,7 @@ def test_file_uncompression_refusals(values: dict[str, Any], code: str) -> None:
 
 def test_archive_inspection() -> None:
     job = archive_inspection.parse_job(params(SourceURI="oss://bkt/a.zip", Password="pw"), {})
-    assert job == {"source": "oss://bkt/a.zip", "password": "pw"}
+    assert job.to_record() == {"source": "oss://bkt/a.zip", "password": "pw"}
     assert refused(archive_inspection.parse_job, {}).code == "MissingSourceURI"
 
 
@@ -265,11 +260,12 @@ MP4 = {
 
 def test_media_convert_job() -> None:
     job = media_convert.parse_job(params(Sources=SRC, Targets=[MP4]), {})
-    assert job["source"] == {
+    record = job.to_record()
+    assert record["source"] == {
         "URI": "oss://bkt/in.mov", "StartTime": 0.0, "Duration": 0.0,
         "DisableVideo": False, "DisableAudio": False,
     }  # fmt: skip
-    [target] = job["targets"]
+    [target] = record["targets"]
     assert target["Container"] == "mp4"
     assert target["Video"]["Codec"] == "h264"
     assert target["Video"]["Scale"] == [320, -2]
@@ -279,21 +275,22 @@ def test_media_convert_job() -> None:
         "SampleRate": None,
         "Channel": None,
     }
+    assert media_convert.TASK_TYPE.read_job(record) == job
 
 
 def test_empty_lists_from_the_sdk_count_as_unset() -> None:
     """The SDK sends `"Subtitles": []` for every source; that is not a request for subtitles."""
     sources = [{"URI": "oss://bkt/in.mov", "Subtitles": []}]
     job = media_convert.parse_job(params(Sources=sources, Targets=[MP4]), {})
-    assert job["source"]["URI"] == "oss://bkt/in.mov"
+    assert job.source.URI == "oss://bkt/in.mov"
 
 
 def test_media_convert_snapshot_only_target() -> None:
     snaps = {"Snapshots": [{"URI": "oss://bkt/s/{index}.jpg", "Number": 3, "Interval": 1}]}
     job = media_convert.parse_job(params(Sources=SRC, Targets=[{"Image": snaps}]), {})
-    [target] = job["targets"]
-    assert target["Video"] is None and target["Audio"] is None
-    assert target["Snapshots"][0]["Number"] == 3
+    [target] = job.targets
+    assert target.Video is None and target.Audio is None
+    assert target.Snapshots[0].Number == 3
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:

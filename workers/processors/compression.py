@@ -18,15 +18,20 @@ from imm_engine.storage.base import ObjectInfo, StorageError
 from imm_engine.storage.listing import PrefixLister
 from imm_engine.targets import uris
 from imm_engine.tasktypes import file_compression
-from imm_engine.tasktypes.file_compression import MAX_MANIFEST_RULES, entry_name, parse_rules
-from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.file_compression import (
+    MAX_MANIFEST_RULES,
+    FileCompressionJob,
+    Rule,
+    entry_name,
+    parse_rules,
+)
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
-def load_manifest(ctx: TaskContext, uri: uris.OssUri) -> list[dict[str, str]]:
+def load_manifest(ctx: TaskContext, uri: uris.OssUri) -> list[Rule]:
     path = ctx.workdir / "manifest.json"
     fetch(ctx, uri, path, max_bytes=MAX_MANIFEST_BYTES)
     try:
@@ -39,10 +44,10 @@ def load_manifest(ctx: TaskContext, uri: uris.OssUri) -> list[dict[str, str]]:
         raise TaskFailure(exc.code, exc.message) from exc
 
 
-def matches(ctx: TaskContext, rule: dict[str, str]) -> Iterator[tuple[uris.OssUri, ObjectInfo]]:
-    bucket, key = rule["bucket"], rule["key"]
+def matches(ctx: TaskContext, rule: Rule) -> Iterator[tuple[uris.OssUri, ObjectInfo]]:
+    bucket, key = rule.bucket, rule.key
     try:
-        if rule["mode"] == "fullname":
+        if rule.mode == "fullname":
             uri = uris.OssUri(bucket, key)
             info = ctx.storage.stat(uri)
             if info is None:
@@ -63,7 +68,7 @@ def matches(ctx: TaskContext, rule: dict[str, str]) -> Iterator[tuple[uris.OssUr
 
 
 def plan(
-    ctx: TaskContext, rules: list[dict[str, str]], target: uris.OssUri
+    ctx: TaskContext, rules: list[Rule], target: uris.OssUri
 ) -> list[tuple[uris.OssUri, str, ObjectInfo]]:
     """Every (object, name in the zip) pair, checked against the limits before packing.
     The target itself is left out (a re-run must not pack the zip of the run before)."""
@@ -105,13 +110,12 @@ def plan(
 class FileCompression:
     task_type = file_compression.TASK_TYPE
 
-    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        job = rec.job
-        target = uris.parse_object(job["target"], "TargetURI")
-        if job.get("manifest"):
-            rules = load_manifest(ctx, uris.parse_object(job["manifest"], "SourceManifestURI"))
+    def run(self, job: FileCompressionJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        target = uris.parse_object(job.target, "TargetURI")
+        if job.manifest:
+            rules = load_manifest(ctx, uris.parse_object(job.manifest, "SourceManifestURI"))
         else:
-            rules = job["rules"]
+            rules = job.rules or []
         files = plan(ctx, rules, target)
         ctx.progress(5, force=True)
         out = ctx.workdir / "out.zip"

@@ -7,7 +7,7 @@ from typing import Any
 from imm_engine.models import TaskRecord, iso_time
 from imm_engine.targets import uris
 from imm_engine.tasktypes import archive_inspection
-from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.archive_inspection import ArchiveFileInspectionJob
 from workers.processors import archives
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch
@@ -35,14 +35,14 @@ def describe(entry: archives.Entry) -> dict[str, Any]:
 class ArchiveFileInspection:
     task_type = archive_inspection.TASK_TYPE
 
-    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        source = uris.parse_object(rec.job["source"], "SourceURI")
+    def run(
+        self, job: ArchiveFileInspectionJob, rec: TaskRecord, ctx: TaskContext
+    ) -> dict[str, Any]:
+        source = uris.parse_object(job.source, "SourceURI")
         src = ctx.workdir / "archive"
         fetch(ctx, source, src)
         ctx.progress(50, force=True)
-        archive = archives.open_archive(
-            src, rec.job.get("password", ""), ctx.settings.archive_max_entries
-        )
+        archive = archives.open_archive(src, job.password, ctx.settings.archive_max_entries)
         try:
             entries = archive.entries
         finally:

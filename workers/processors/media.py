@@ -22,8 +22,14 @@ from imm_engine.models import TaskRecord
 from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values, time_values
 from imm_engine.tasktypes import media_convert
-from imm_engine.tasktypes.job import DictJob
-from imm_engine.tasktypes.media_convert import CONTAINERS, output_uri
+from imm_engine.tasktypes.media_convert import (
+    CONTAINERS,
+    MediaConvertJob,
+    MediaSource,
+    MediaTarget,
+    Snapshot,
+    output_uri,
+)
 from workers.isolation.memwatch import MemoryWatch, descendant, exceeded
 from workers.isolation.sandbox import Policy, policy_of
 from workers.processors.base import TaskContext
@@ -48,88 +54,86 @@ DEMUXERS = (
 INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", ",".join(DEMUXERS)]
 
 
-def _range(source: dict[str, Any]) -> list[str]:
+def _range(source: MediaSource) -> list[str]:
     args = []
-    if source.get("StartTime"):
-        args += ["-ss", f"{source['StartTime']:.3f}"]
-    if source.get("Duration"):
-        args += ["-t", f"{source['Duration']:.3f}"]
+    if source.StartTime:
+        args += ["-ss", f"{source.StartTime:.3f}"]
+    if source.Duration:
+        args += ["-t", f"{source.Duration:.3f}"]
     return args
 
 
-def transcode_args(
-    src: Path, out: Path, source: dict[str, Any], target: dict[str, Any]
-) -> list[str]:
+def transcode_args(src: Path, out: Path, source: MediaSource, target: MediaTarget) -> list[str]:
     """The ffmpeg command for one target's media output (pure)."""
-    video = None if source.get("DisableVideo") else target.get("Video")
-    audio = None if source.get("DisableAudio") else target.get("Audio")
+    video = None if source.DisableVideo else target.Video
+    audio = None if source.DisableAudio else target.Audio
     args = [*BASE, *_range(source), *INPUT_GUARD, "-i", str(src)]
     if video:
         args += ["-map", "0:v:0?"]
     if audio:
         args += ["-map", "0:a:0?"]
     if video:
-        args += ["-c:v", VIDEO_ENCODERS[video["Codec"]]]
-        if video["Codec"] != "copy":
-            if video.get("Scale"):
-                w, h = video["Scale"]
+        args += ["-c:v", VIDEO_ENCODERS[video.Codec]]
+        if video.Codec != "copy":
+            if video.Scale:
+                w, h = video.Scale
                 args += ["-vf", f"scale={w}:{h}"]
-            if video.get("Bitrate"):
-                args += ["-b:v", str(video["Bitrate"])]
-            if video.get("CRF") is not None:
-                args += ["-crf", f"{video['CRF']:g}"]
-            if video.get("FrameRate"):
-                args += ["-r", f"{video['FrameRate']:g}"]
-            if video.get("GOPSize"):
-                args += ["-g", str(video["GOPSize"])]
-            if video.get("PixelFormat"):
-                args += ["-pix_fmt", video["PixelFormat"]]
-            if video["Codec"] == "h265":
+            if video.Bitrate:
+                args += ["-b:v", str(video.Bitrate)]
+            if video.CRF is not None:
+                args += ["-crf", f"{video.CRF:g}"]
+            if video.FrameRate:
+                args += ["-r", f"{video.FrameRate:g}"]
+            if video.GOPSize:
+                args += ["-g", str(video.GOPSize)]
+            if video.PixelFormat:
+                args += ["-pix_fmt", video.PixelFormat]
+            if video.Codec == "h265":
                 args += ["-x265-params", "log-level=error"]
-                if target["Container"] in ("mp4", "mov"):
+                if target.Container in ("mp4", "mov"):
                     args += ["-tag:v", "hvc1"]  # what Apple players need
     else:
         args += ["-vn"]
     if audio:
-        args += ["-c:a", AUDIO_ENCODERS[audio["Codec"]]]
-        if audio["Codec"] != "copy":
-            if audio.get("Bitrate"):
-                args += ["-b:a", str(audio["Bitrate"])]
-            if audio.get("SampleRate"):
-                args += ["-ar", str(audio["SampleRate"])]
-            if audio.get("Channel"):
-                args += ["-ac", str(audio["Channel"])]
+        args += ["-c:a", AUDIO_ENCODERS[audio.Codec]]
+        if audio.Codec != "copy":
+            if audio.Bitrate:
+                args += ["-b:a", str(audio.Bitrate)]
+            if audio.SampleRate:
+                args += ["-ar", str(audio.SampleRate)]
+            if audio.Channel:
+                args += ["-ac", str(audio.Channel)]
     else:
         args += ["-an"]
     args += ["-sn", "-dn"]
-    if target.get("StripMetadata"):
+    if target.StripMetadata:
         args += ["-map_metadata", "-1"]
-    if target["Container"] in ("mp4", "mov"):
+    if target.Container in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
-    return [*args, "-f", CONTAINERS[target["Container"]], str(out)]
+    return [*args, "-f", CONTAINERS[target.Container], str(out)]
 
 
-def snapshot_times(snap: dict[str, Any], duration: float) -> list[float]:
+def snapshot_times(snap: Snapshot, duration: float) -> list[float]:
     """When each snapshot is taken, in seconds into the (trimmed) media; none past its end."""
-    start, count = float(snap["StartTime"]), int(snap["Number"])
-    interval = snap.get("Interval")
-    if snap.get("Mode") == "average" or (interval is None and count > 1):
+    start, count = float(snap.StartTime), int(snap.Number)
+    interval = snap.Interval
+    if snap.Mode == "average" or (interval is None and count > 1):
         interval = max(duration - start, 0) / count
     times = [start + i * (interval or 0) for i in range(count)]
     return [round(t, 3) for t in times if t < duration or (t == 0 and duration == 0)]
 
 
-def snapshot_args(src: Path, out: Path, at: float, snap: dict[str, Any]) -> list[str]:
+def snapshot_args(src: Path, out: Path, at: float, snap: Snapshot) -> list[str]:
     args = [*BASE, "-ss", f"{at:.3f}", *INPUT_GUARD, "-i", str(src), "-frames:v", "1"]
     args += ["-an", "-sn", "-dn"]
-    width, height = snap.get("Width"), snap.get("Height")
+    width, height = snap.Width, snap.Height
     if width or height:
         w, h = width or -2, height or -2
-        fit = snap.get("ScaleType") == "fit" and width and height
+        fit = snap.ScaleType == "fit" and width and height
         args += ["-vf", f"scale={w}:{h}" + (":force_original_aspect_ratio=decrease" if fit else "")]
-    if snap["Format"] == "jpg":
+    if snap.Format == "jpg":
         args += ["-q:v", "2"]
-    codec = {"jpg": "mjpeg", "png": "png", "webp": "libwebp"}[snap["Format"]]
+    codec = {"jpg": "mjpeg", "png": "png", "webp": "libwebp"}[snap.Format]
     return [*args, "-c:v", codec, "-f", "image2", "-update", "1", str(out)]
 
 
@@ -235,22 +239,21 @@ def duration_of(info: dict[str, Any]) -> float:
 class MediaConvert:
     task_type = media_convert.TASK_TYPE
 
-    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        job = rec.job
+    def run(self, job: MediaConvertJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
         # Never past the Celery soft time limit, which would end the run without a status.
         limit = ctx.settings.task_time_limit_s - 60
         deadline = Deadline(min(ctx.settings.media_timeout_s, limit))
-        source = job["source"]
-        src_uri = uris.parse_object(source["URI"], "Sources.URI")
+        source = job.source
+        src_uri = uris.parse_object(source.URI, "Sources.URI")
         src = ctx.workdir / f"source.{src_uri.ext or 'media'}"
         info = fetch(ctx, src_uri, src)
         jail = Jail(policy_of(ctx.settings), ctx.workdir)
         src_info = probe(src, deadline, jail)
         full = duration_of(src_info)
-        start = float(source.get("StartTime") or 0)
+        start = float(source.StartTime)
         length = max(full - start, 0.0)
-        if source.get("Duration"):
-            length = min(length, float(source["Duration"]))
+        if source.Duration:
+            length = min(length, float(source.Duration))
         values = {
             **source_values(src_uri),
             **time_values("", info.mtime),
@@ -259,20 +262,20 @@ class MediaConvert:
         has_video = any(s.get("codec_type") == "video" for s in src_info["streams"])
         ctx.progress(5, force=True)
         results = []
-        for n, target in enumerate(job["targets"], 1):
+        for n, target in enumerate(job.targets, 1):
             result: dict[str, Any] = {}
-            if target.get("URI"):
+            if target.URI:
                 result.update(self._media(ctx, rec, src, source, target, values, deadline, jail))
-            if target.get("Snapshots"):
-                if not has_video or source.get("DisableVideo"):
+            if target.Snapshots:
+                if not has_video or source.DisableVideo:
                     raise TaskFailure(
                         "InvalidFile", "The source has no video to take snapshots of."
                     )
                 result["Snapshots"] = self._snapshots(
-                    ctx, rec, src, start, length, target["Snapshots"], values, deadline, jail
+                    ctx, rec, src, start, length, target.Snapshots, values, deadline, jail
                 )
             results.append(result)
-            ctx.progress(5 + 94 * n / len(job["targets"]))
+            ctx.progress(5 + 94 * n / len(job.targets))
         return {
             "Sources": [{"URI": str(src_uri), "Duration": round(full, 3)}],
             "Targets": results,
@@ -283,14 +286,14 @@ class MediaConvert:
         ctx: TaskContext,
         rec: TaskRecord,
         src: Path,
-        source: dict[str, Any],
-        target: dict[str, Any],
+        source: MediaSource,
+        target: MediaTarget,
         values: dict[str, str],
         deadline: Deadline,
         jail: Jail,
     ) -> dict[str, Any]:
-        container = target["Container"]
-        template = templates.parse(target["URI"], "Targets.URI")
+        container = target.Container
+        template = templates.parse(target.URI, "Targets.URI")
         uri = output_uri(template, {**values, "autoext": container}, rec.tags, container)
         out = ctx.workdir / f"out.{container}"
         run_tool(transcode_args(src, out, source, target), deadline, "ffmpeg", jail)
@@ -312,23 +315,23 @@ class MediaConvert:
         src: Path,
         start: float,
         length: float,
-        snapshots: list[dict[str, Any]],
+        snapshots: list[Snapshot],
         values: dict[str, str],
         deadline: Deadline,
         jail: Jail,
     ) -> list[dict[str, Any]]:
         made: list[dict[str, Any]] = []
         for snap in snapshots:
-            template = templates.parse(snap["URI"], "Snapshots.URI")
+            template = templates.parse(snap.URI, "Snapshots.URI")
             for index, at in enumerate(snapshot_times(snap, length), 1):
-                out = ctx.workdir / f"snap.{snap['Format']}"
+                out = ctx.workdir / f"snap.{snap.Format}"
                 out.unlink(missing_ok=True)
                 run_tool(snapshot_args(src, out, start + at, snap), deadline, "ffmpeg", jail)
                 if not out.is_file() or out.stat().st_size == 0:
                     break  # past the last frame
                 uri = templates.render_uri(
                     template,
-                    {**values, "autoext": snap["Format"], "index": str(index)},
+                    {**values, "autoext": snap.Format, "index": str(index)},
                     rec.tags,
                     "Snapshots.URI",
                 )

@@ -15,7 +15,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.targets import uris
 from imm_engine.tasktypes import image_splicing
-from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.image_splicing import ImageSplicingJob
 from workers.processors.base import TaskContext
 from workers.processors.images import MAX_PIXELS, image_size, open_image, rotated
 from workers.processors.objects import fetch, upload
@@ -56,13 +56,12 @@ def layout(
 class ImageSplicing:
     task_type = image_splicing.TASK_TYPE
 
-    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        job = rec.job
-        target = uris.parse_object(job["target"], "TargetURI")
-        fmt: str = job["image_format"]
+    def run(self, job: ImageSplicingJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        target = uris.parse_object(job.target, "TargetURI")
+        fmt = job.image_format
         paths = []
         sizes = []
-        for n, source in enumerate(job["sources"], 1):
+        for n, source in enumerate(job.sources, 1):
             uri = uris.parse_object(source["URI"], "Sources.URI")
             src = ctx.workdir / f"image-{n}.{uri.ext}"
             fetch(ctx, uri, src)
@@ -70,14 +69,14 @@ class ImageSplicing:
             width, height = image_size(src, str(uri))
             sizes.append((height, width) if rotate in (90, 270) else (width, height))
             paths.append((src, uri, rotate))
-            ctx.progress(40 * n / len(job["sources"]))
+            ctx.progress(40 * n / len(job.sources))
         canvas_size, boxes = layout(
             sizes,
-            vertical=job["direction"] == "vertical",
-            align=job.get("align"),
-            stretch=job["scale_type"] == "stretch",
-            margin=job["margin"],
-            padding=job["padding"],
+            vertical=job.direction == "vertical",
+            align=job.align,
+            stretch=job.scale_type == "stretch",
+            margin=job.margin,
+            padding=job.padding,
         )
         width, height = canvas_size
         if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE[fmt]:
@@ -86,7 +85,7 @@ class ImageSplicing:
                 f"The spliced image would be {width}x{height}; {fmt} allows at most "
                 f"{MAX_SIDE[fmt]} pixels a side and {MAX_PIXELS} pixels in all.",
             )
-        background = job["background"]
+        background = job.background
         colour = (0, 0, 0, 0) if background.lower() == "alpha" else ImageColor.getrgb(background)
         canvas = Image.new("RGBA", canvas_size, colour)
         # One source decoded at a time: memory is the canvas plus one image.
@@ -99,9 +98,9 @@ class ImageSplicing:
             ctx.progress(40 + 50 * (n + 1) / len(paths))
         out = ctx.workdir / f"out.{fmt}"
         if fmt == "jpg":
-            canvas.convert("RGB").save(out, "JPEG", quality=job["quality"])
+            canvas.convert("RGB").save(out, "JPEG", quality=job.quality)
         elif fmt == "webp":
-            canvas.save(out, "WEBP", quality=job["quality"])
+            canvas.save(out, "WEBP", quality=job.quality)
         else:
             canvas.save(out, "PNG")
         upload(ctx, out, target)

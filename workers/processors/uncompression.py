@@ -16,7 +16,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.targets import uris
 from imm_engine.tasktypes import file_uncompression
-from imm_engine.tasktypes.job import DictJob
+from imm_engine.tasktypes.file_uncompression import FileUncompressionJob
 from workers.processors import archives
 from workers.processors.base import TaskContext
 from workers.processors.objects import fetch, upload
@@ -68,16 +68,15 @@ def check_password(archive: archives.Archive, entries: list[archives.Entry]) -> 
 class FileUncompression:
     task_type = file_uncompression.TASK_TYPE
 
-    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        job = rec.job
-        source = uris.parse_object(job["source"], "SourceURI")
-        prefix = uris.parse_prefix(job["target_prefix"], "TargetURI")
+    def run(self, job: FileUncompressionJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        source = uris.parse_object(job.source, "SourceURI")
+        prefix = uris.parse_prefix(job.target_prefix, "TargetURI")
         src = ctx.workdir / "archive"
         info = fetch(ctx, source, src)
         ctx.progress(5, force=True)
-        archive = archives.open_archive(src, job.get("password", ""), limits(ctx).max_entries)
+        archive = archives.open_archive(src, job.password, limits(ctx).max_entries)
         try:
-            chosen = chosen_entries(archive.entries, job.get("selected", []))
+            chosen = chosen_entries(archive.entries, job.selected)
             archives.check_names([(name, e.is_dir) for e, name in chosen])
             archives.check_limits([e for e, _ in chosen], info.size, limits(ctx))
             targets = []
