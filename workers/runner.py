@@ -25,7 +25,7 @@ from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
 from imm_engine.targets import uris
-from imm_engine.tasktypes import office_2017
+from imm_engine.tasktypes.office_conversion import TASK_TYPE as OFFICE
 from workers.failures import outage
 from workers.failures.retry import retry_delay
 from workers.isolation import memwatch
@@ -188,7 +188,7 @@ def finish(
     routes = deps.settings.notify_routes
     legacy_json = (
         legacy_events.message(rec, status, code, message, end, result or {})
-        if office_2017.JOB_KEY in rec.job
+        if created_by_2017(rec)
         else None
     )
     # A 2017 task's topic gets the 2017 event; a catch-all (`*`) route always the 2020 one.
@@ -212,6 +212,12 @@ def finish(
     seconds = time.monotonic() - started if started is not None else None
     metrics.task_finished(rec.task_type, rec.job, str(status), code, seconds, result or {})
     return done
+
+
+def created_by_2017(rec: TaskRecord) -> bool:
+    """A task created with the IMM 2017 API (its job holds what its answers echo): its topic
+    gets the 2017 completion event."""
+    return rec.task_type == OFFICE.name and OFFICE.read_job(rec.job).legacy2017 is not None
 
 
 def write_extended_message(deps: Deps, rec: TaskRecord, body: dict[str, Any]) -> None:

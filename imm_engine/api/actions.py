@@ -37,7 +37,7 @@ def create_task(spec: TaskType[Any]) -> Handler:
 def submit_task(
     services: Services,
     spec: TaskType[Any],
-    sub: Submission,
+    sub: Submission[Any],
     request_id: str,
     *,
     task_id: str | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from imm_engine.models import TaskRecord
 from imm_engine.tasktypes import office_2017
+from imm_engine.tasktypes.office_conversion import OfficeJob
 
 EVENT_NAME = "FormatConvertJob:JobFinished"
 
@@ -30,7 +31,7 @@ def message(
     rec: TaskRecord, status: str, code: str, text: str, end_ts: float, result: dict[str, Any]
 ) -> str:
     failed = status == "Failed"
-    target_type = str(rec.job.get("target_type", ""))
+    target_type = OfficeJob.from_record(rec.job).target_type
     imm: dict[str, str] = {
         "code": office_2017.fail_code(status, code),
         "pageCount": "0" if failed else str(office_2017.page_count(target_type, result)),

@@ -54,14 +54,17 @@ class Namer:
 
     def __init__(
         self,
-        job: Mapping[str, Any],
+        source_uri: str,
         tags: Mapping[str, Any],
         *,
+        template: str | None = None,
+        prefix: str | None = None,
         source_mtime: float,
         task_start: float,
         single: bool,
     ) -> None:
-        source = uris.parse_object(job["source"], "SourceURI")
+        """`template` (a TargetURI) or else `prefix` (a TargetURIPrefix) names the outputs."""
+        source = uris.parse_object(source_uri, "SourceURI")
         self.tags = tags
         self.values = {
             **source_values(source),
@@ -69,13 +72,13 @@ class Namer:
             **time_values("t_", task_start),
             "sheetname": "",
         }
-        if job.get("target_template"):
-            self.template = templates.parse(job["target_template"], "TargetURI")
+        if template:
+            self.template = templates.parse(template, "TargetURI")
         else:
-            prefix = uris.parse_prefix(job["target_prefix"], "TargetURIPrefix")
+            parsed = uris.parse_prefix(prefix or "", "TargetURIPrefix")
             pattern = PREFIX_SINGLE if single else PREFIX_PAGE
             self.template = templates.parse(
-                f"oss://{_escape(prefix.bucket)}/{_escape(prefix.key)}{pattern}", "TargetURIPrefix"
+                f"oss://{_escape(parsed.bucket)}/{_escape(parsed.key)}{pattern}", "TargetURIPrefix"
             )
 
     def uri(self, *, index: str, autoext: str, sheetname: str = "") -> uris.OssUri:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from imm_engine.api.params import Params, loads_json
 from imm_engine.errors import ApiError, invalid, missing
@@ -13,6 +13,8 @@ from imm_engine.notify.routes import BUILTIN_KEY, Routes
 from imm_engine.storage.grants import Grants
 from imm_engine.targets import uris
 from imm_engine.tasktypes.job import Job
+
+J = TypeVar("J", bound=Job)
 
 MAX_USER_DATA_BYTES = 2048
 MAX_TAGS_BYTES = 4096
@@ -40,9 +42,9 @@ class SubmitContext:
 
 
 @dataclass(frozen=True)
-class Submission:
+class Submission(Generic[J]):
     project: str
-    job: Job
+    job: J
     tags: dict[str, Any] = field(default_factory=dict)
     user_data: str = ""
     notification: dict[str, Any] = field(default_factory=dict)

@@ -45,7 +45,7 @@ class TaskType(Generic[J]):
     #: The bounds `parse` enforces, by IMM parameter (documented in docs/api-behaviour.md).
     limits: Mapping[str, int] = field(default_factory=dict)
 
-    def submission(self, params: Params, ctx: SubmitContext) -> Submission:
+    def submission(self, params: Params, ctx: SubmitContext) -> Submission[J]:
         """What every Create*Task request carries, plus this type's job."""
         project = project_name(params)
         tags = parse_tags(params)

@@ -23,8 +23,6 @@ from imm_engine.api.params import SIGNATURE_PARAMS, Params, loads_json
 from imm_engine.errors import ApiError, invalid
 
 VERSION = "2017-09-06"
-#: The job key that marks a 2017 task and holds what its answers echo.
-JOB_KEY = "legacy2017"
 #: 2017 TgtType -> 2020 TargetType.
 TARGET_TYPES = {
     "png": "png",

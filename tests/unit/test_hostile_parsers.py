@@ -239,8 +239,14 @@ def test_malformed_templates_are_refused(text: str) -> None:
 @example("\ud800", {})
 @example("", {})
 def test_run_time_names_fail_the_task_cleanly(sheet: str, tags: dict[str, Any]) -> None:
-    job = {"source": "oss://bkt/d/book.xlsx", "target_template": "oss://bkt/o/{sheetname}/{index}"}
-    namer = Namer(job, tags, source_mtime=0.0, task_start=time.time(), single=False)
+    namer = Namer(
+        "oss://bkt/d/book.xlsx",
+        tags,
+        template="oss://bkt/o/{sheetname}/{index}",
+        source_mtime=0.0,
+        task_start=time.time(),
+        single=False,
+    )
     try:
         uri = namer.uri(index="1_1", autoext="png", sheetname=sheet)
     except TaskFailure as failure:
@@ -410,7 +416,7 @@ def test_accepted_submissions_can_be_stored_and_read_back(params: dict[str, str]
     except ApiError as err:
         assert 400 <= err.status < 500 and err.code and err.message
         return
-    uris.parse_object(sub.job.to_record()["source"], "SourceURI")
+    uris.parse_object(sub.job.source, "SourceURI")
     rec = TaskRecord(
         project=sub.project,
         task_type="OfficeConversion",
@@ -431,6 +437,7 @@ def test_accepted_submissions_can_be_stored_and_read_back(params: dict[str, str]
         json.loads(fields[name], parse_constant=_no_constants)  # standard JSON only
     back = TaskRecord.from_fields(fields)
     assert back.definition == rec.definition and back.tags == rec.tags
+    assert SPEC.read_job(back.job) == sub.job
     json.dumps(back.task_info(with_definition=True), allow_nan=False).encode("utf-8")
 
 

@@ -12,6 +12,8 @@ from imm_engine.models import TaskRecord
 from imm_engine.tasktypes import BY_TYPE as DECLARED
 
 SRC = "oss://in-bkt/a/b.docx"
+#: What every office job holds besides its source and target.
+OFFICE = {"source_type": "docx", "target_type": "png"}
 
 CASES = [
     pytest.param({"source": SRC, "target_prefix": "oss://out-bkt/x/"}, {},
@@ -32,7 +34,9 @@ CASES = [
 
 #: One job of every task type, as its parse_job builds it, with what it reads and writes.
 BY_TYPE = {
-    "OfficeConversion": ({"source": SRC, "target_prefix": "oss://o/"}, [SRC], ["oss://o/"]),
+    "OfficeConversion": (
+        {**OFFICE, "source": SRC, "target_prefix": "oss://o/"}, [SRC], ["oss://o/"]
+    ),
     "ImageToPDF": (
         {"sources": [{"URI": "oss://i/1.png", "Rotate": 0}, {"URI": "oss://j/2.jpg"}],
          "target": "oss://o/x.pdf"},
@@ -86,7 +90,7 @@ def test_job_uris_of_every_task_type(
 def test_job_uris(
     job: dict[str, Any], notification: dict[str, Any], reads: list[str], writes: list[str]
 ) -> None:
-    typed = DECLARED["OfficeConversion"].read_job(job)
+    typed = DECLARED["OfficeConversion"].read_job({**OFFICE, **job})
     assert (typed.reads(), typed.writes() + notification_writes(notification)) == (reads, writes)
 
 

@@ -196,7 +196,8 @@ def test_fail_codes(status: str, code: str, expected: str) -> None:
 def record(**job: Any) -> TaskRecord:
     return TaskRecord(
         project="p", task_type="OfficeConversion", task_id="formatconvert-1", request_id="r",
-        event_id="e", start_ts=1542189080.0, job={"target_type": "png", **job},
+        event_id="e", start_ts=1542189080.0,
+        job={"source": SRC, "source_type": "docx", "target_type": "png", **job},
     )  # fmt: skip
 
 

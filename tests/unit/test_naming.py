@@ -42,12 +42,15 @@ def namer(
     tags: dict[str, Any] | None = None,
     single: bool = False,
 ) -> Namer:
-    job: dict[str, Any] = {"source": source}
-    if template is not None:
-        job["target_template"] = template
-    if prefix is not None:
-        job["target_prefix"] = prefix
-    return Namer(job, tags or {}, source_mtime=MTIME, task_start=START, single=single)
+    return Namer(
+        source,
+        tags or {},
+        template=template,
+        prefix=prefix,
+        source_mtime=MTIME,
+        task_start=START,
+        single=single,
+    )
 
 
 # --- TargetURI templates -----------------------------------------------------------------
@@ -182,19 +185,19 @@ def test_single_output_of_root_level_source() -> None:
 
 
 @pytest.mark.parametrize(
-    ("job", "name"),
+    ("targets", "name"),
     [
-        pytest.param({"source": "oss://src-bucket/", "target_prefix": "oss://out-b/"},
+        pytest.param({"source": "oss://src-bucket/", "prefix": "oss://out-b/"},
                      "SourceURI", id="bad-source"),
-        pytest.param({"source": SOURCE, "target_prefix": "oss://out-b/../x"},
+        pytest.param({"source": SOURCE, "prefix": "oss://out-b/../x"},
                      "TargetURIPrefix", id="bad-prefix"),
-        pytest.param({"source": SOURCE, "target_template": "oss://out-b/{index!r}"},
+        pytest.param({"source": SOURCE, "template": "oss://out-b/{index!r}"},
                      "TargetURI", id="bad-template"),
     ],
 )  # fmt: skip
-def test_namer_refuses(job: dict[str, Any], name: str) -> None:
+def test_namer_refuses(targets: dict[str, str], name: str) -> None:
     with pytest.raises(ApiError) as err:
-        Namer(job, {}, source_mtime=MTIME, task_start=START, single=False)
+        namer(**targets)
     assert err.value.code == "InvalidArgument"
     assert err.value.message.startswith(f"The parameter {name} is invalid: ")
 

@@ -10,7 +10,7 @@ from imm_engine.api.params import Params
 from imm_engine.errors import ApiError
 from imm_engine.tasktypes.office import options as oo
 from imm_engine.tasktypes.office.formats import SOURCE_TYPES, Family
-from imm_engine.tasktypes.office_conversion import parse_job
+from imm_engine.tasktypes.office_conversion import OfficeJob, parse_job
 
 
 def p(**values: str) -> Params:
@@ -35,7 +35,7 @@ def p(**values: str) -> Params:
     ],
 )
 def test_sheet_options(values: dict[str, str], expected: dict[str, Any]) -> None:
-    assert oo.parse_sheet_options(p(**values)) == expected
+    assert oo.parse_sheet_options(p(**values)).to_record() == expected
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_sheet_options_refused(values: dict[str, str], name: str) -> None:
     ],
 )
 def test_sheet_range(options: dict[str, int], expected: tuple[int, int | None]) -> None:
-    assert oo.sheet_range(options) == expected
+    assert oo.sheet_range(oo.SheetOptions(**options)) == expected
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_sources_parsed_in_order() -> None:
 BASE = {"ProjectName": "p", "TargetURI": "oss://b-1/o/{index}.{autoext}"}
 
 
-def job_of(**values: str) -> dict[str, Any]:
+def job_of(**values: str) -> OfficeJob:
     return parse_job(p(**{**BASE, **values}), {})
 
 
@@ -144,9 +144,9 @@ def job_of(**values: str) -> dict[str, Any]:
     ],
 )  # fmt: skip
 def test_render_options_in_the_job(values: dict[str, str], expected: dict[str, Any]) -> None:
-    job = job_of(**values)
+    job = job_of(**values).to_record()
     keys = ("sheet", "long_picture", "first_page", "show_comments")
-    assert {k: job[k] for k in keys if k in job} == expected
+    assert {k: job[k] for k in keys if job.get(k)} == expected
 
 
 @pytest.mark.parametrize(
@@ -189,12 +189,12 @@ def test_single_outputs_need_no_index(values: dict[str, str], template: str) -> 
 
 def test_sources_job() -> None:
     job = job_of(Sources='[{"URI": "oss://b-1/in/a.png"}]', TargetType="pdf")
-    assert job["source"] == "oss://b-1/in/a.png"
-    assert job["source_type"] == "pdf"
-    assert job["sources"] == [{"URI": "oss://b-1/in/a.png", "Rotate": 0}]
+    assert job.source == "oss://b-1/in/a.png"
+    assert job.source_type == "pdf"
+    assert job.sources == [{"URI": "oss://b-1/in/a.png", "Rotate": 0}]
 
 
 @pytest.mark.parametrize("ext", ["py", "java", "js", "c", "go", "md", "json", "xml", "yaml"])
 def test_code_files_are_text_sources(ext: str) -> None:
     assert SOURCE_TYPES[ext] == Family.WORD
-    assert job_of(SourceURI=f"oss://b-1/src/main.{ext}", TargetType="pdf")["source_type"] == ext
+    assert job_of(SourceURI=f"oss://b-1/src/main.{ext}", TargetType="pdf").source_type == ext

@@ -9,14 +9,15 @@ import pytest
 
 from imm_engine.settings import Settings, SettingsError
 from imm_engine.state.split import PageOut, page_ranges
+from imm_engine.tasktypes.office_conversion import OfficeJob
 from workers.split import planning
 from workers.split.ranges import message_id, parent_of
 
 SETTINGS = Settings(split_min_pages=60, split_range_pages=20)
 
 
-def job(target: str = "png", **extra: Any) -> dict[str, Any]:
-    return {"target_type": target, **extra}
+def job(target: str = "png", **extra: Any) -> OfficeJob:
+    return OfficeJob(source="oss://b/a.docx", source_type="docx", target_type=target, **extra)
 
 
 @pytest.mark.parametrize("target", ["png", "jpg", "txt"])
@@ -34,7 +35,7 @@ def test_large_page_wise_targets_split(target: str) -> None:
         (job("jpg", first_page=True), False),  # one page
     ],
 )
-def test_single_object_targets_never_split(the_job: dict[str, Any], single: bool) -> None:
+def test_single_object_targets_never_split(the_job: OfficeJob, single: bool) -> None:
     assert not planning.applies(SETTINGS, the_job, 10_000, single=single)
 
 

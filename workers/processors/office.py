@@ -20,14 +20,8 @@ from imm_engine.state.split import PageOut
 from imm_engine.targets import uris
 from imm_engine.targets.naming import Namer
 from imm_engine.tasktypes import office_conversion
-from imm_engine.tasktypes.job import DictJob
-from imm_engine.tasktypes.office import pages
-from imm_engine.tasktypes.office.formats import (
-    IMAGE_TARGETS,
-    PLAIN_TEXT_TYPES,
-    SOURCE_TYPES,
-    Family,
-)
+from imm_engine.tasktypes.office.formats import IMAGE_TARGETS, PLAIN_TEXT_TYPES, Family
+from imm_engine.tasktypes.office_conversion import OfficeJob
 from workers.failures.quarantine import Quarantine
 from workers.processors import long_picture, pdf_render
 from workers.processors.base import TaskContext
@@ -51,14 +45,13 @@ MAX_LISTED_TARGETS = 200
 class OfficeConversion:
     task_type = office_conversion.TASK_TYPE
 
-    def run(self, _job: DictJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
-        job = rec.job
-        source = uris.parse_object(job["source"], "SourceURI")
-        source_type: str = job["source_type"]
-        family = SOURCE_TYPES[source_type]
-        target_type: str = job["target_type"]
-        selection = pages.from_dict(job["pages"])
-        password: str = job.get("password", "")
+    def run(self, job: OfficeJob, rec: TaskRecord, ctx: TaskContext) -> dict[str, Any]:
+        source = uris.parse_object(job.source, "SourceURI")
+        source_type = job.source_type
+        family = job.family
+        target_type = job.target_type
+        selection = job.selection
+        password = job.password
 
         splitter: Splitter | None = ctx.resources.get("splitter")
         if splitter is not None:
@@ -67,9 +60,9 @@ class OfficeConversion:
         local_ext = "txt" if source_type in PLAIN_TEXT_TYPES else source_type
         src = ctx.workdir / f"source.{local_ext}"
         encrypted = False
-        if job.get("sources"):
+        if job.sources:
             src = ctx.workdir / "sources.pdf"
-            info = images_to_pdf(ctx, job["sources"], src, fetch)
+            info = images_to_pdf(ctx, job.sources, src, fetch)
         else:
             info = fetch(ctx, source, src)
             ctx.progress(10, force=True)
@@ -96,7 +89,7 @@ class OfficeConversion:
                         password=password,
                         selection=selection,  # all pages for pdf targets (set at submission)
                         map_sheets=target_type != "pdf",
-                        options=ExportOptions.for_job(job, family),
+                        options=ExportOptions.for_job(job),
                     )
             except TaskFailure as failure:
                 if encrypted and failure.code == "InvalidFile":
@@ -108,10 +101,16 @@ class OfficeConversion:
         ctx.progress(50, force=True)
 
         single = target_type == "pdf" or (
-            target_type == "txt" and (job.get("long_text") or family == Family.SPREADSHEET)
+            target_type == "txt" and (job.long_text or family == Family.SPREADSHEET)
         )
         namer = Namer(
-            job, rec.tags, source_mtime=info.mtime, task_start=rec.start_ts, single=single
+            job.source,
+            rec.tags,
+            template=job.target_template,
+            prefix=job.target_prefix,
+            source_mtime=info.mtime,
+            task_start=rec.start_ts,
+            single=single,
         )
         doc = pdf_render.open_pdf(pdf_path, password)
         try:
@@ -125,7 +124,7 @@ class OfficeConversion:
                     "InvalidArgument.PageRange",
                     f"The document has {page_count} pages; none of the requested pages exist.",
                 )
-            if job.get("first_page"):
+            if job.first_page:
                 chosen = chosen[:1]
             if splitter is not None and planning.applies(ctx.settings, job, len(chosen), single):
                 outs = [
@@ -205,12 +204,12 @@ def write_outputs(
     doc: pymupdf.Document,
     pdf_path: Path,
     namer: Namer,
-    job: dict[str, Any],
+    job: OfficeJob,
     chosen: list[tuple[int, int]],
     export: PdfExport | None,
     single: bool,
 ) -> list[uris.OssUri]:
-    target_type: str = job["target_type"]
+    target_type = job.target_type
     if target_type == "pdf":
         out = pdf_path
         if doc.is_encrypted or doc.needs_pass:
@@ -220,16 +219,14 @@ def write_outputs(
         upload(ctx, out, target)
         return [target]
     if target_type == "txt" and single:
-        text = "".join(
-            flow(pdf_render.text(doc, i), job.get("hold_line_feed", False)) for _, i in chosen
-        )
+        text = "".join(flow(pdf_render.text(doc, i), job.hold_line_feed) for _, i in chosen)
         out = ctx.workdir / "out.txt"
         out.write_text(text, encoding="utf-8")
         target = namer.uri(index="1", autoext="txt")
         upload(ctx, out, target)
         return [target]
 
-    if target_type in IMAGE_TARGETS and job.get("long_picture") and not job.get("first_page"):
+    if target_type in IMAGE_TARGETS and job.long_picture and not job.first_page:
         return write_long_pictures(ctx, doc, namer, job, chosen, export)
 
     targets: list[uris.OssUri] = []
@@ -247,13 +244,13 @@ def write_outputs(
 
 
 def page_targets(
-    namer: Namer, chosen: list[tuple[int, int]], export: PdfExport | None, job: dict[str, Any]
+    namer: Namer, chosen: list[tuple[int, int]], export: PdfExport | None, job: OfficeJob
 ) -> list[tuple[int, int, uris.OssUri]]:
     """(document page, PDF page index, target) of every page-wise output."""
-    target_type: str = job["target_type"]
+    target_type = job.target_type
     sub_index = sheet_subindexes(export) if export and export.sheets else {}
     # 2017 tasks number every output by its page in the document, spreadsheets too.
-    by_page = job.get("page_index") == "document"
+    by_page = job.page_index == "document"
     outs = []
     for page, i in chosen:
         sheet = export.sheets.get(page) if export else None
@@ -263,31 +260,29 @@ def page_targets(
     return outs
 
 
-def write_page(doc: pymupdf.Document, job: dict[str, Any], index: int, out: Path) -> None:
+def write_page(doc: pymupdf.Document, job: OfficeJob, index: int, out: Path) -> None:
     """One page's output: an image (png, jpg) or its text (txt)."""
-    target_type: str = job["target_type"]
+    target_type = job.target_type
     if target_type in IMAGE_TARGETS:
         pdf_render.render(
             doc,
             index,
             out,
             fmt=target_type,
-            dpi=job["dpi"],
-            scale=job["scale"],
-            quality=job.get("quality"),
+            dpi=job.dpi,
+            scale=job.scale,
+            quality=job.quality,
         )
     else:
-        out.write_text(
-            flow(pdf_render.text(doc, index), job.get("hold_line_feed", False)), encoding="utf-8"
-        )
+        out.write_text(flow(pdf_render.text(doc, index), job.hold_line_feed), encoding="utf-8")
 
 
 def prepare_comments(
-    ctx: TaskContext, job: dict[str, Any], src: Path, source_type: str, password: str
+    ctx: TaskContext, job: OfficeJob, src: Path, source_type: str, password: str
 ) -> Path:
     """Word sources: no comment may reach the warm LibreOffice (workers/soffice/comments.py).
     Returns the file to convert: `src` rewritten, or a PDF or docx a one-off soffice made."""
-    show = bool(job.get("show_comments"))
+    show = job.show_comments
     if comments.rewrite(src, src, source_type, show=show):
         return src
     if not (oneshot.applies(source_type, password) and comments.binary_has_comments(src)):
@@ -306,7 +301,7 @@ def write_long_pictures(
     ctx: TaskContext,
     doc: pymupdf.Document,
     namer: Namer,
-    job: dict[str, Any],
+    job: OfficeJob,
     chosen: list[tuple[int, int]],
     export: PdfExport | None,
 ) -> list[uris.OssUri]:
@@ -322,7 +317,7 @@ def write_long_pictures(
     else:
         groups.append(("1", "", [i for _, i in chosen]))
     targets: list[uris.OssUri] = []
-    fmt: str = job["target_type"]
+    fmt = job.target_type
     for n, (index, sheet_name, indexes) in enumerate(groups, 1):
         out = ctx.workdir / f"long-{n}.{fmt}"
         long_picture.render(
@@ -330,9 +325,9 @@ def write_long_pictures(
             indexes,
             out,
             fmt=fmt,
-            dpi=job["dpi"],
-            scale=job["scale"],
-            quality=job.get("quality"),
+            dpi=job.dpi,
+            scale=job.scale,
+            quality=job.quality,
             crop=bool(export and export.sheets),
         )
         target = namer.uri(index=index, autoext=fmt, sheetname=sheet_name)

@@ -14,7 +14,8 @@ from typing import Any
 
 from imm_engine.errors import TaskFailure
 from imm_engine.tasktypes.office.formats import Family
-from imm_engine.tasktypes.office.options import PAPER_SIZES, sheet_range
+from imm_engine.tasktypes.office.options import PAPER_SIZES, SheetOptions, sheet_range
+from imm_engine.tasktypes.office_conversion import OfficeJob
 
 #: LongPicture sheets: one page as large as LibreOffice allows (5 m, 1/100 mm), cropped to
 #: the content afterwards; content larger than that is scaled down to fit.
@@ -25,25 +26,25 @@ PAGE_STYLE_FAMILY = "PageStyles"
 
 @dataclass
 class ExportOptions:
-    #: The job's `sheet` options (see imm_engine/tasktypes/office/options.py).
-    sheet: dict[str, Any] = field(default_factory=dict)
+    #: The job's sheet options (see imm_engine/tasktypes/office/options.py).
+    sheet: SheetOptions = field(default_factory=SheetOptions)
     long_picture: bool = False
     show_comments: bool = False
 
     @classmethod
-    def for_job(cls, job: dict[str, Any], family: Family) -> ExportOptions | None:
+    def for_job(cls, job: OfficeJob) -> ExportOptions | None:
         """What LibreOffice changes in a spreadsheet before exporting it (None: nothing)."""
-        if family != Family.SPREADSHEET:
+        if job.family != Family.SPREADSHEET:
             return None
-        if job["target_type"] == "txt":  # IMM: one text of every sheet; comments still count
-            return cls(show_comments=True) if job.get("show_comments") else None
-        long_layout = bool(job.get("long_picture")) and not job.get("first_page")
-        if not (job.get("sheet") or long_layout or job.get("show_comments")):
+        if job.target_type == "txt":  # IMM: one text of every sheet; comments still count
+            return cls(show_comments=True) if job.show_comments else None
+        long_layout = job.long_picture and not job.first_page
+        if not (job.sheet or long_layout or job.show_comments):
             return None
         return cls(
-            sheet=job.get("sheet", {}),
+            sheet=job.sheet_options,
             long_picture=long_layout,
-            show_comments=bool(job.get("show_comments")),
+            show_comments=job.show_comments,
         )
 
     def apply(self, doc: Any, export_filter: str) -> None:
@@ -54,7 +55,7 @@ class ExportOptions:
     def hides_sheets(self) -> bool:
         """Sheets are hidden, which LibreOffice allows only in a document opened for editing
         (it is never saved)."""
-        return "index" in self.sheet or "count" in self.sheet
+        return self.sheet.index is not None or self.sheet.count is not None
 
     def _apply_sheets(self, doc: Any) -> None:
         sheets = doc.Sheets
@@ -86,8 +87,8 @@ class ExportOptions:
                 self._page_style(styles.getByName(name))
 
     def _limit_area(self, sheet: Any, position: int) -> None:
-        rows = self.sheet.get("max_rows")
-        columns = self.sheet.get("max_columns")
+        rows = self.sheet.max_rows
+        columns = self.sheet.max_columns
         if rows is None and columns is None:
             return
         areas = list(sheet.getPrintAreas())
@@ -109,15 +110,15 @@ class ExportOptions:
         sheet.setPrintAreas(tuple(clipped))
 
     def _page_style(self, style: Any) -> None:
-        paper = self.sheet.get("paper")
-        landscape = bool(self.sheet.get("landscape"))
+        paper = self.sheet.paper
+        landscape = self.sheet.landscape
         if paper is not None or landscape:
             width, height = PAPER_SIZES[paper] if paper else (style.Width, style.Height)
             short, long_ = min(width, height), max(width, height)
             style.IsLandscape = landscape
             style.Width, style.Height = (long_, short) if landscape else (short, long_)
-        fit_width = bool(self.sheet.get("fit_width"))
-        fit_height = bool(self.sheet.get("fit_height"))
+        fit_width = self.sheet.fit_width
+        fit_height = self.sheet.fit_height
         if fit_width or fit_height:
             style.ScaleToPagesX = 1 if fit_width else 0
             style.ScaleToPagesY = 1 if fit_height else 0

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from imm_engine.settings import Settings
 from imm_engine.state.split import PageOut
 from imm_engine.tasktypes.office.formats import IMAGE_TARGETS
+from imm_engine.tasktypes.office_conversion import OfficeJob
 
 #: Page-wise targets whose pages can be written independently of each other.
 SPLIT_TARGETS = frozenset(IMAGE_TARGETS) | {"txt"}
 
 
-def applies(settings: Settings, job: dict[str, Any], pages: int, single: bool) -> bool:
+def applies(settings: Settings, job: OfficeJob, pages: int, single: bool) -> bool:
     """Split when the task writes one object per page (png, jpg, txt; not LongPicture, not
     LongText, not FirstPage) and has at least IMM_SPLIT_MIN_PAGES pages, more than one range."""
     if not settings.split_min_pages or pages < settings.split_min_pages:
         return False
     if pages <= settings.split_range_pages:  # one range: nothing to share
         return False
-    if single or job["target_type"] not in SPLIT_TARGETS:
+    if single or job.target_type not in SPLIT_TARGETS:
         return False
-    if job.get("first_page"):
+    if job.first_page:
         return False
-    return not (job["target_type"] in IMAGE_TARGETS and job.get("long_picture"))
+    return not (job.target_type in IMAGE_TARGETS and job.long_picture)
 
 
 def chunk(outs: list[PageOut], size: int) -> list[list[PageOut]]:

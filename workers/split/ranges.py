@@ -32,6 +32,7 @@ from imm_engine.errors import TaskFailure
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.split import PageOut, Plan, SplitStore
 from imm_engine.targets import uris
+from imm_engine.tasktypes.office_conversion import OfficeJob
 from workers import runner
 from workers.failures import outage
 from workers.failures.retry import retry_delay
@@ -50,7 +51,7 @@ SEPARATOR = "~"
 #: (TaskId, range number, countdown in seconds): queue one run of a range.
 Publish = Callable[[str, int, float], None]
 #: Writes one page's output (workers/processors/office.py `write_page`).
-WritePage = Callable[[pymupdf.Document, dict[str, Any], int, Path], None]
+WritePage = Callable[[pymupdf.Document, OfficeJob, int, Path], None]
 
 
 def message_id(task_id: str, k: int) -> str:
@@ -189,10 +190,10 @@ class Splitter:
                 progress=Progress(lambda _pct: None),
             )
             pdf = doc if doc is not None else self._open(plan)
-            fmt: str = rec.job["target_type"]
+            job = OfficeJob.from_record(rec.job)
             for out in plan.ranges[k]:
-                path = wd / f"page-{out.page}.{fmt}"
-                self.write_page(pdf, rec.job, out.index, path)
+                path = wd / f"page-{out.page}.{job.target_type}"
+                self.write_page(pdf, job, out.index, path)
                 upload(ctx, path, uris.parse_object(out.uri, "TargetURI"))
                 path.unlink(missing_ok=True)
                 self.page_written(rec.task_id, out.page, plan.pages)

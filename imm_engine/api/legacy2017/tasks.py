@@ -25,7 +25,6 @@ from imm_engine.errors import ApiError
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
 from imm_engine.state.decode import text
 from imm_engine.tasktypes import notify_2017, office_2017
-from imm_engine.tasktypes.job import DictJob
 from imm_engine.tasktypes.office_conversion import TASK_TYPE as SPEC
 
 if TYPE_CHECKING:
@@ -41,19 +40,18 @@ POLL_S = 0.02
 def echo(rec: TaskRecord) -> dict[str, str]:
     """SrcUri, TgtUri, TgtType, ... as the 2017 request gave them (derived from the job for a
     task created with the 2020 API)."""
-    legacy = rec.job.get(office_2017.JOB_KEY)
-    if isinstance(legacy, dict):
-        return {name: str(legacy.get(name, "")) for name in office_2017.ECHOED}
-    job = rec.job
-    target = job.get("target_prefix") or job.get("target_template") or ""
-    kind = "text" if job.get("target_type") == "txt" else str(job.get("target_type", ""))
-    derived = {"SrcUri": str(job.get("source", "")), "TgtUri": str(target), "TgtType": kind}
+    job = SPEC.read_job(rec.job)
+    if job.legacy2017 is not None:
+        return {name: str(job.legacy2017.get(name, "")) for name in office_2017.ECHOED}
+    target = job.target_prefix or job.target_template or ""
+    kind = "text" if job.target_type == "txt" else job.target_type
+    derived = {"SrcUri": job.source, "TgtUri": target, "TgtType": kind}
     return {name: derived.get(name, "") for name in office_2017.ECHOED}
 
 
 def task_object(rec: TaskRecord, *, fail_detail: bool) -> dict[str, Any]:
     status = office_2017.status_2017(rec.status)
-    target_type = str(rec.job.get("target_type", ""))
+    target_type = SPEC.read_job(rec.job).target_type
     body: dict[str, Any] = {
         "TaskId": rec.task_id,
         "Status": status,
@@ -82,9 +80,7 @@ def submit(services: Services, params: Params, req: Request2017, *, notify: bool
     sub = SPEC.submission(translated.params, services.submit)
     sub = dataclasses.replace(
         sub,
-        job=DictJob(
-            {**sub.job.to_record(), "page_index": "document", office_2017.JOB_KEY: translated.echo}
-        ),
+        job=dataclasses.replace(sub.job, page_index="document", legacy2017=translated.echo),
         notification=notification,
         definition={
             k: "******" if k == "Password" else v
@@ -213,7 +209,7 @@ def convert(services: Services, params: Params, req: Request2017) -> dict[str, A
     if current.status == TaskStatus.FAILED:
         code = office_2017.fail_code(current.status, current.code)
         raise ApiError(code, current.message or code, 400)
-    target_type = str(current.job.get("target_type", ""))
+    target_type = SPEC.read_job(current.job).target_type
     return {"PageCount": office_2017.page_count(target_type, current.result)}
 
 

@@ -7,6 +7,8 @@ parameter; see docs/api-behaviour.md ("Rendering options") for what each one doe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from imm_engine.api.params import Params
@@ -45,28 +47,46 @@ SOURCE_IMAGE_TYPES = frozenset({"jpg", "jpeg", "jp2", "png", "tif", "tiff", "web
 MAX_SOURCES = 100
 
 
-def parse_sheet_options(params: Params) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SheetOptions:
+    """The sheet options of a spreadsheet conversion (docs/api-behaviour.md, "Rendering
+    options"); None or False: not set."""
+
+    #: `SheetIndex` (1-based) and `SheetCount`: which sheets are converted (`sheet_range`).
+    index: int | None = None
+    count: int | None = None
+    #: `MaxSheetRow`, `MaxSheetColumn`: the print area of each sheet converted.
+    max_rows: int | None = None
+    max_columns: int | None = None
+    fit_width: bool = False
+    fit_height: bool = False
+    #: A key of PAPER_SIZES.
+    paper: str | None = None
+    landscape: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        """The options that are set, as the job record holds them."""
+        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> SheetOptions:
+        """As `Job.from_record`: unknown keys are ignored, missing ones are not set."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def parse_sheet_options(params: Params) -> SheetOptions:
     """`SheetIndex`, `SheetCount`, `MaxSheetRow`, `MaxSheetColumn`, `FitToWidth`/`FitToHeight`
-    (and their 2017 names `FitToPagesWide`/`FitToPagesTall`), `PaperSize`, `PaperHorizontal`.
-    Only the options that are set appear in the result."""
-    out: dict[str, Any] = {}
+    (and their 2017 names `FitToPagesWide`/`FitToPagesTall`), `PaperSize`, `PaperHorizontal`,
+    checked in that order."""
     index = params.get_int("SheetIndex", lo=1, hi=MAX_SHEETS)
     count = params.get_int("SheetCount", lo=1, hi=MAX_SHEETS)
-    if index is not None:
-        out["index"] = index
-    if count is not None:
-        out["count"] = count
     rows = params.get_int("MaxSheetRow", lo=1, hi=MAX_ROWS)
     columns = params.get_int("MaxSheetColumn", lo=1, hi=MAX_COLUMNS)
-    if rows is not None:
-        out["max_rows"] = rows
-    if columns is not None:
-        out["max_columns"] = columns
-    if _bool_alias(params, "FitToWidth", "FitToPagesWide"):
-        out["fit_width"] = True
-    if _bool_alias(params, "FitToHeight", "FitToPagesTall"):
-        out["fit_height"] = True
+    fit_width = _bool_alias(params, "FitToWidth", "FitToPagesWide")
+    fit_height = _bool_alias(params, "FitToHeight", "FitToPagesTall")
     paper = params.get_str("PaperSize", max_bytes=16)
+    key = None
     if paper is not None:
         key = paper.strip().upper()
         if key not in PAPER_SIZES:
@@ -74,10 +94,16 @@ def parse_sheet_options(params: Params) -> dict[str, Any]:
                 "PaperSize",
                 f"'{paper}' is not a paper size; one of {', '.join(_paper_names())}",
             )
-        out["paper"] = key
-    if params.get_bool("PaperHorizontal"):
-        out["landscape"] = True
-    return out
+    return SheetOptions(
+        index=index,
+        count=count,
+        max_rows=rows,
+        max_columns=columns,
+        fit_width=fit_width,
+        fit_height=fit_height,
+        paper=key,
+        landscape=params.get_bool("PaperHorizontal"),
+    )
 
 
 def _paper_names() -> list[str]:
@@ -92,16 +118,14 @@ def _bool_alias(params: Params, name: str, legacy: str) -> bool:
     return value or old
 
 
-def sheet_range(options: dict[str, Any]) -> tuple[int, int | None]:
+def sheet_range(options: SheetOptions) -> tuple[int, int | None]:
     """The 1-based first sheet and the number of sheets (None: to the last) to convert.
 
     `SheetIndex` alone converts that one sheet; `SheetCount` alone the first N sheets; both,
     N sheets from `SheetIndex`; neither, every sheet."""
-    index = options.get("index")
-    count = options.get("count")
-    if index is None:
-        return 1, count
-    return index, 1 if count is None else count
+    if options.index is None:
+        return 1, options.count
+    return options.index, 1 if options.count is None else options.count
 
 
 def parse_trim_policy(params: Params) -> dict[str, bool]:
@@ -158,44 +182,30 @@ def parse_sources(params: Params) -> list[dict[str, Any]] | None:
     return out
 
 
-def parse_render_options(params: Params, *, family: Family, target_type: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RenderOptions:
+    """`LongPicture`, `FirstPage`, `ShowComments` and the sheet options, as the job holds them."""
+
+    long_picture: bool = False
+    first_page: bool = False
+    show_comments: bool = False
+    #: Spreadsheet sources with an option set only.
+    sheet: SheetOptions | None = None
+
+
+def parse_render_options(params: Params, *, family: Family, target_type: str) -> RenderOptions:
     """`LongPicture`, `FirstPage`, `ShowComments` and the sheet options, checked against the
-    source and target; the job fields they become."""
-    job: dict[str, Any] = {}
+    source and target."""
     long_picture = params.get_bool("LongPicture")
     first_page = params.get_bool("FirstPage")
     for name, value in (("LongPicture", long_picture), ("FirstPage", first_page)):
         if value and target_type not in IMAGE_TARGETS:
             raise invalid(name, f"it applies to png and jpg output, not {target_type}")
-    if long_picture:
-        job["long_picture"] = True
-    if first_page:
-        job["first_page"] = True
-
-    if params.get_bool("ShowComments"):
-        job["show_comments"] = True
+    show_comments = params.get_bool("ShowComments")
 
     sheet = parse_sheet_options(params)
-    if family == Family.SPREADSHEET and target_type != "txt" and sheet:
-        job["sheet"] = sheet
+    applies = family == Family.SPREADSHEET and target_type != "txt" and sheet != SheetOptions()
     # Other sources (and spreadsheet text, which IMM documents as one file of every sheet):
     # the sheet options have no effect, as IMM documents. They were still validated above.
     parse_trim_policy(params)
-    return job
-
-
-def single_output(job: dict[str, Any], family: Family) -> bool:
-    """Whether the task writes exactly one object (then a TargetURI needs no `{index}`)."""
-    target_type = job["target_type"]
-    if target_type == "pdf":
-        return True
-    if target_type == "txt":
-        return bool(job.get("long_text")) or family == Family.SPREADSHEET
-    if job.get("first_page"):
-        return True
-    if job.get("long_picture"):
-        if family != Family.SPREADSHEET:
-            return True
-        _, count = sheet_range(job.get("sheet", {}))
-        return count == 1
-    return False
+    return RenderOptions(long_picture, first_page, show_comments, sheet if applies else None)
