@@ -96,6 +96,7 @@ class TaskRecord:
     @classmethod
     def from_fields(cls, data: dict[str, str]) -> TaskRecord:
         data = migrated(data)
+
         def obj(name: str) -> dict[str, Any]:
             raw = data.get(name)
             return json.loads(raw) if raw else {}

@@ -18,6 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from imm_engine.errors import TaskFailure
 from imm_engine.metrics import registry as metrics
+from imm_engine.metrics.labels import OTHER
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.notify import events, legacy_events
 from imm_engine.settings import Settings
@@ -25,6 +26,8 @@ from imm_engine.state.store import OutboxEvent, TaskStore
 from imm_engine.storage.base import AccessDenied, ObjectStore, StorageError
 from imm_engine.storage.guarded import GuardedStore
 from imm_engine.targets import uris
+from imm_engine.tasktypes import BY_TYPE
+from imm_engine.tasktypes.job import UnreadableJob
 from imm_engine.tasktypes.office_conversion import TASK_TYPE as OFFICE
 from workers.failures import outage
 from workers.failures.retry import retry_delay
@@ -210,14 +213,26 @@ def finish(
         log.info("task %s was finished by another run; this run's result is dropped", rec.task_id)
         return done
     seconds = time.monotonic() - started if started is not None else None
-    metrics.task_finished(rec.task_type, rec.job, str(status), code, seconds, result or {})
+    metrics.task_finished(rec.task_type, job_labels(rec), str(status), code, seconds, result or {})
     return done
 
 
 def created_by_2017(rec: TaskRecord) -> bool:
     """A task created with the IMM 2017 API (its job holds what its answers echo): its topic
-    gets the 2017 completion event."""
-    return rec.task_type == OFFICE.name and OFFICE.read_job(rec.job).legacy2017 is not None
+    gets the 2017 completion event. A record whose job cannot be read is not one."""
+    try:
+        return rec.task_type == OFFICE.name and OFFICE.read_job(rec.job).legacy2017 is not None
+    except UnreadableJob:
+        return False
+
+
+def job_labels(rec: TaskRecord) -> tuple[str, str]:
+    """The metric labels of the record's job ("other" when it cannot be read)."""
+    declared = BY_TYPE.get(rec.task_type)
+    try:
+        return declared.read_job(rec.job).metric_labels() if declared else ("", "")
+    except UnreadableJob:
+        return OTHER, OTHER
 
 
 def write_extended_message(deps: Deps, rec: TaskRecord, body: dict[str, Any]) -> None:

@@ -149,14 +149,15 @@ def api_request(action: str, status_code: int, seconds: float) -> None:
 @never_raises
 def task_finished(
     task_type: str,
-    job: Mapping[str, Any],
+    job_labels: tuple[str, str],
     status: str,
     code: str,
     seconds: float | None,
     result: Mapping[str, Any],
 ) -> None:
-    """A run wrote the task's final status (`seconds`: how long the run took, if known)."""
-    source, target = labels.source_family(task_type, job), labels.target_format(task_type, job)
+    """A run wrote the task's final status (`seconds`: how long the run took, if known;
+    `job_labels`: the job's (source family, target format), `Job.metric_labels`)."""
+    source, target = job_labels
     TASKS_FINISHED.labels(task_type, status, labels.error_code(code)).inc()
     if seconds is not None:
         CONVERSION_SECONDS.labels(task_type, source, target, status).observe(seconds)

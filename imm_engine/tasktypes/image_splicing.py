@@ -10,6 +10,7 @@ from PIL import ImageColor
 
 from imm_engine.api.params import Params
 from imm_engine.errors import invalid
+from imm_engine.metrics.labels import bounded
 from imm_engine.tasktypes.common import image_sources, target_object
 from imm_engine.tasktypes.declaration import TaskType
 from imm_engine.tasktypes.job import Job
@@ -50,7 +51,7 @@ class ImageSplicingJob(Job):
         return [self.target]
 
     def metric_labels(self) -> tuple[str, str]:
-        return "", self.image_format if self.image_format in OUTPUT_FORMATS else "other"
+        return "", bounded(self.image_format, OUTPUT_FORMATS)
 
 
 def parse_job(params: Params, tags: dict[str, Any]) -> ImageSplicingJob:

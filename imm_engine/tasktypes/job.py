@@ -32,8 +32,12 @@ class Job:
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Self:
         """The job a record holds; unknown keys (a newer release's) are ignored and missing
-        ones (an older release's) take their defaults, in nested objects too."""
-        return _build(cls, data)
+        ones (an older release's) take their defaults, in nested objects too. A record that
+        lacks a field without a default raises UnreadableJob."""
+        try:
+            return _build(cls, data)
+        except TypeError as exc:  # a required field missing, or a nested value of the wrong shape
+            raise UnreadableJob(f"{cls.__name__}: {exc}") from exc
 
     def reads(self) -> list[str]:
         """The `oss://` objects the task reads (grant checks at submission)."""
@@ -49,6 +53,10 @@ class Job:
         """(source family, target format) for the metrics: values from closed sets only
         (imm_engine/metrics/labels.py), "" where a task type has none."""
         return "", ""
+
+
+class UnreadableJob(ValueError):
+    """A stored job that this release cannot read (a damaged or foreign record)."""
 
 
 T = TypeVar("T")
@@ -105,27 +113,3 @@ def uri_of(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("URI")
     return value if isinstance(value, str) else ""
-
-
-@dataclasses.dataclass(frozen=True)
-class DictJob(Job):
-    """TRANSITIONAL: a job still read as a plain dict (being replaced by typed jobs)."""
-
-    data: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        return dict(self.data)
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Self:
-        return cls(dict(data))
-
-    def reads(self) -> list[str]:
-        from imm_engine.tasktypes.access import job_uris
-
-        return job_uris(self.data, {})[0]
-
-    def writes(self) -> list[str]:
-        from imm_engine.tasktypes.access import job_uris
-
-        return job_uris(self.data, {})[1]

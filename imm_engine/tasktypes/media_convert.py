@@ -17,6 +17,7 @@ from typing import Any
 
 from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
+from imm_engine.metrics.labels import bounded
 from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values, time_values
 from imm_engine.tasktypes.common import boolean, check_keys, integer, number
@@ -133,7 +134,7 @@ class MediaConvertJob(Job):
 
     def metric_labels(self) -> tuple[str, str]:
         container = self.targets[0].Container if self.targets else ""
-        return "", container if container in CONTAINERS else "other"
+        return "", bounded(container, CONTAINERS)
 
 
 def parse_job(params: Params, tags: dict[str, Any]) -> MediaConvertJob:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 from imm_engine.api.params import Params
 from imm_engine.errors import invalid, missing
+from imm_engine.metrics.labels import OTHER, bounded
 from imm_engine.targets import templates, uris
 from imm_engine.targets.naming import source_values
 from imm_engine.tasktypes.base import require_one
@@ -30,8 +30,6 @@ _SAMPLE = {
     "hour": "00", "min": "00", "sec": "00", "t_year": "2024", "t_mon": "01", "t_day": "01",
     "t_hour": "00", "t_min": "00", "t_sec": "00",
 }  # fmt: skip
-#: The metric label of a source type or target type outside the known ones.
-OTHER = "other"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,13 +73,6 @@ class OfficeJob(Job):
             record["sheet"] = self.sheet.to_record()
         return record
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Self:
-        sheet = data.get("sheet")
-        if isinstance(sheet, Mapping):
-            data = {**data, "sheet": SheetOptions.from_record(sheet)}
-        return super().from_record(data)
-
     @property
     def family(self) -> Family:
         return SOURCE_TYPES[self.source_type]
@@ -119,7 +110,7 @@ class OfficeJob(Job):
         return found + template_target(self.target_template, self.source)
 
     def metric_labels(self) -> tuple[str, str]:
-        target = self.target_type if self.target_type in TARGET_TYPES else OTHER
+        target = bounded(self.target_type, TARGET_TYPES)
         if self.sources:
             return "image", target
         source_type = self.source_type.lower()

@@ -1,46 +1,14 @@
-"""Metric label values (imm_engine/metrics/labels.py) and the scrape token check: table-driven."""
+"""Metric label values (imm_engine/metrics/labels.py) and the scrape token check: table-driven.
+Each task type's source and target labels are tested with its job (tests/unit/test_office_job.py,
+tests/unit/test_job_records.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
 from imm_engine.metrics.exposition import authorized
-from imm_engine.metrics.labels import action, error_code, source_family, target_format
+from imm_engine.metrics.labels import action, bounded, error_code
 from imm_engine.settings import Settings
-
-
-@pytest.mark.parametrize(
-    ("task_type", "job", "source", "target"),
-    [
-        ("OfficeConversion", {"source_type": "docx", "target_type": "pdf"}, "word", "pdf"),
-        ("OfficeConversion", {"source_type": "xlsx", "target_type": "png"}, "spreadsheet", "png"),
-        ("OfficeConversion", {"source_type": "pptx", "target_type": "jpg"}, "presentation", "jpg"),
-        ("OfficeConversion", {"source_type": "pdf", "target_type": "txt"}, "pdf", "txt"),
-        ("OfficeConversion", {"source_type": "epub", "target_type": "pdf"}, "ebook", "pdf"),
-        ("OfficeConversion", {"source_type": "py", "target_type": "pdf"}, "text", "pdf"),
-        ("OfficeConversion", {"source_type": "txt", "target_type": "pdf"}, "word", "pdf"),
-        ("OfficeConversion", {"sources": [{}], "source_type": "pdf", "target_type": "pdf"},
-         "image", "pdf"),
-        ("OfficeConversion", {"source_type": "weird", "target_type": "svg"}, "other", "other"),
-        ("OfficeConversion", {}, "other", "other"),
-        ("MediaConvert", {"targets": [{"Container": "mp4"}, {"Container": "mp3"}]}, "", "mp4"),
-        ("MediaConvert", {"targets": [{"Container": "../../etc"}]}, "", "other"),
-        ("MediaConvert", {"targets": []}, "", "other"),
-        ("MediaConvert", {"targets": ["x"]}, "", "other"),
-        ("ImageSplicing", {"image_format": "webp"}, "", "webp"),
-        ("ImageSplicing", {"image_format": "bmp"}, "", "other"),
-        ("ImageToPDF", {}, "", "pdf"),
-        ("FileCompression", {"format": "zip"}, "", "zip"),
-        ("FileUncompression", {}, "", ""),
-        ("ArchiveFileInspection", {}, "", ""),
-    ],
-)  # fmt: skip
-def test_source_and_target_labels(
-    task_type: str, job: dict[str, Any], source: str, target: str
-) -> None:
-    assert (source_family(task_type, job), target_format(task_type, job)) == (source, target)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +18,13 @@ def test_source_and_target_labels(
 )  # fmt: skip
 def test_action_label_is_a_known_action_or_other(name: str, label: str) -> None:
     assert action(name, ["GetTask", "CreateOfficeConversionTask"]) == label
+
+
+@pytest.mark.parametrize(
+    ("value", "label"), [("pdf", "pdf"), ("PDF", "other"), (None, "other"), ("", "other")]
+)
+def test_bounded_keeps_only_known_values(value: str | None, label: str) -> None:
+    assert bounded(value, {"pdf", "png"}) == label
 
 
 def test_error_code_is_bounded_in_length() -> None:

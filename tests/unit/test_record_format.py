@@ -9,6 +9,8 @@ import pytest
 
 from imm_engine.models import RECORD_FORMAT, TaskRecord, migrated
 from imm_engine.tasktypes import BY_TYPE
+from imm_engine.tasktypes.job import UnreadableJob
+from workers import runner
 
 V1 = {  # a record as the first release wrote it (tests/fixtures/format_v1 has whole ones)
     "project": "p", "task_type": "ImageToPDF", "task_id": "ImageToPDF-1", "request_id": "R",
@@ -50,3 +52,13 @@ def test_this_release_writes_its_format() -> None:
     rec = TaskRecord("p", "ImageToPDF", "t", "r", "e", 1.0)
     assert rec.to_fields()["format"] == str(RECORD_FORMAT)
     assert TaskRecord.from_fields(rec.to_fields()) == rec
+
+
+def test_a_damaged_job_is_reported_not_raised_where_a_run_finishes() -> None:
+    """A record whose job lacks a required field: reading it says so (the run fails
+    InternalError), and finishing it still works (labels "other", not a 2017 task)."""
+    rec = TaskRecord("p", "OfficeConversion", "t", "r", "e", 1.0, job={"source": "oss://b/x"})
+    with pytest.raises(UnreadableJob):
+        BY_TYPE[rec.task_type].read_job(rec.job)
+    assert runner.job_labels(rec) == ("other", "other")
+    assert runner.created_by_2017(rec) is False
