@@ -20,8 +20,8 @@ from imm_engine.models import TaskRecord, TaskStatus, iso_time
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import TaskStore
-from tests.conftest import need, redis_available
-from tests.e2e.api_server import REDIS_URL, ApiServer, running
+from tests.support.api_server import REDIS_URL, ApiServer, running
+from tests.support.needs import need, redis_available
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 

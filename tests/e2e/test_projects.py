@@ -17,8 +17,8 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from imm_engine.models import TaskStatus
 from imm_engine.state.keys import Keys
 from imm_engine.state.store import TaskStore
-from tests.conftest import need, redis_available
-from tests.e2e.api_server import REDIS_URL, ApiServer, running
+from tests.support.api_server import REDIS_URL, ApiServer, running
+from tests.support.needs import need, redis_available
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
