@@ -42,6 +42,8 @@ class MemoryApi:
     grants: Grants = field(default_factory=Grants)
     #: The signing AccessKey and its grant: by default one that may use everything.
     caller: Caller = field(default_factory=lambda: Caller("test-ak", EVERYTHING))
+    #: Replicas a new task must reach before its TaskId is answered (IMM_REDIS_WAIT_REPLICAS).
+    durable_replicas: int = 0
 
     @property
     def services(self) -> Services:
@@ -51,6 +53,7 @@ class MemoryApi:
             submit=SubmitContext(parse_routes(self.topics), grants=self.grants),
             projects=self.projects,
             caller=self.caller,
+            durable_replicas=self.durable_replicas,
         )
 
     def call(self, action: str, **params: Any) -> dict[str, Any]:

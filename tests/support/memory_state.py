@@ -134,6 +134,10 @@ class MemoryTaskStore:
         fields = self._fields(task_id)
         return None if fields is None else TaskRecord.from_fields(dict(fields))
 
+    def task_ids(self) -> list[str]:
+        """The ids of the records held (expired ones are gone)."""
+        return [task_id for task_id in list(self._records) if self._fields(task_id) is not None]
+
     def deliveries(self, task_id: str) -> list[Any]:
         return list(self._deliveries.get(task_id, []))
 
