@@ -11,7 +11,7 @@
    503 meanwhile, tasks lost (goal 0), tasks notified with two EventIds (goal 0), records
    left Running (goal 0), and the documents per second against the plain run.
 
-The service's pieces are the fault tests' (tests/faults/cluster.py, tests/faults/sentinel.py):
+The service's pieces are the fault tests' (tests/support/cluster.py, tests/support/sentinel.py):
 real processes, no mocks. Results go to bench/results/failover.json.
 """
 
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.faults.cluster import PrivateRedis
-    from tests.faults.sentinel import SentinelGroup
+    from tests.support.cluster import PrivateRedis
+    from tests.support.sentinel import SentinelGroup
 
     base = Path(tempfile.mkdtemp(prefix="imm-failover-"))
     results: dict[str, Any] = {}
@@ -100,8 +100,8 @@ def flush(url: str) -> None:
 
 def create_rate(base: Path, redis_url: str, args: argparse.Namespace) -> float:
     """Create*Task calls per second through the API alone, from 4 threads."""
-    from tests.e2e.harness import Receiver
-    from tests.faults.cluster import Cluster, ensure_project
+    from tests.support.cluster import Cluster, ensure_project
+    from tests.support.service import Receiver
 
     receiver = Receiver().start()
     cluster = Cluster(base, redis_url, receiver.url)
@@ -135,9 +135,9 @@ def create_rate(base: Path, redis_url: str, args: argparse.Namespace) -> float:
 
 
 def soak(base: Path, redis_url: str, group: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from tests.e2e.harness import Receiver
-    from tests.faults.cluster import Cluster
-    from tests.faults.sentinel import LIMITS, failover_soak
+    from tests.support.cluster import Cluster
+    from tests.support.sentinel import LIMITS, failover_soak
+    from tests.support.service import Receiver
 
     receiver = Receiver().start()
     cluster = Cluster(base, redis_url, receiver.url, dict(LIMITS))

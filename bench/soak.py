@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def soak(args: argparse.Namespace) -> Report:
     # The service's pieces: the same ones the fault tests use (real processes, no mocks).
-    from tests.e2e.harness import Receiver
-    from tests.faults.cluster import Cluster, PrivateRedis, Record, wait_until
+    from tests.support.cluster import Cluster, PrivateRedis, Record, wait_until
+    from tests.support.service import Receiver
 
     if not args.corpus.is_dir():
         raise BenchError(f"no corpus at {args.corpus} (--corpus)")

@@ -13,12 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(__file__).resolve().parent / "corpus"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-IN_CI = bool(os.environ.get("CI"))
+from tests.support.needs import IN_CI, need, redis_available
+from tests.support.paths import CORPUS
 
 # Nothing from the developer's shell leaks into the tests: settings come from each test.
 for _name in list(os.environ):
@@ -26,24 +23,9 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 
-def need(condition: bool, reason: str) -> None:
-    """Skip on a developer machine, fail in CI."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"required for CI: {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     return CORPUS
-
-
-def redis_available(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture(scope="session")

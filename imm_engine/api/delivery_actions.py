@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from imm_engine.api.params import Params
+from imm_engine.api.services import redis_store
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ApiError, invalid, not_found
 from imm_engine.models import TaskRecord
@@ -27,8 +28,7 @@ def _destinations(services: Services, rec: TaskRecord) -> list[str]:
 
 
 def _entries(services: Services, task_id: str) -> list[dict[str, Any]]:
-    store = services.store
-    return delivery_log.parse(store.r.lrange(store.keys.deliveries(task_id), 0, -1))
+    return delivery_log.parse(services.store.deliveries(task_id))
 
 
 def list_task_deliveries(services: Services, params: Params, request_id: str) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def replay_task_notification(services: Services, params: Params, request_id: str
         )
     if wanted and wanted not in configured:
         raise invalid("Destination", f"use one of the task's destinations: {configured}")
-    store = services.store
+    store = redis_store(services)
     body = store.r.get(store.keys.task_event(rec.task_id))
     if body is None:
         raise ApiError(

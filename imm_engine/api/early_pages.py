@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from imm_engine.api.services import redis_store
 from imm_engine.models import TaskRecord
 from imm_engine.state.split import SplitStore, page_ranges
 
@@ -18,6 +19,6 @@ def written_pages(services: Services, rec: TaskRecord) -> dict[str, Any]:
     when the extension is off, the task is final, or it is not an OfficeConversion."""
     if not services.early_pages or rec.finished or rec.task_type != "OfficeConversion":
         return {}
-    store = services.store
+    store = redis_store(services)
     pages = SplitStore(store.r, store.keys, 60).written(rec.task_id)
     return {"WrittenPages": {"Count": len(pages), "Pages": page_ranges(pages)}}

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from imm_engine.api.params import Params
-from imm_engine.broker import TaskQueue
-from imm_engine.state.projects import ProjectStore
-from imm_engine.state.store import TaskStore
+from imm_engine.state.projects import ProjectRecords
+from imm_engine.state.store import TaskRecords, TaskStore
 from imm_engine.storage.key_grants import NOBODY, Caller
 from imm_engine.tasktypes import SubmitContext
 
 
+class Queue(Protocol):
+    """Where accepted tasks go (imm_engine/broker.py `TaskQueue`)."""
+
+    def submit(self, task_type: str, task_id: str, queue: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class Services:
-    store: TaskStore
-    queue: TaskQueue
+    store: TaskRecords
+    queue: Queue
     submit: SubmitContext
-    projects: ProjectStore
+    projects: ProjectRecords
     #: The AccessKey of the request being answered and its grant (set per request).
     caller: Caller = NOBODY
     #: Longest wait of the 2017 synchronous ConvertOfficeFormat (IMM_LEGACY_CONVERT_WAIT).
@@ -35,3 +40,13 @@ class Services:
 
 
 Handler = Callable[[Services, Params, str], dict[str, Any]]
+
+
+def redis_store(services: Services) -> TaskStore:
+    """The Redis store, for the imm-engine extensions kept in Redis beside the records (completion
+    events to replay, split pages written, 2017 idempotency keys). The server always has it;
+    the in-memory store of the API's unit tests has none of these."""
+    store = services.store
+    if not isinstance(store, TaskStore):
+        raise TypeError(f"{type(store).__name__} keeps only task records")
+    return store

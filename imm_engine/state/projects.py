@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
@@ -119,6 +119,26 @@ class Project:
             if tag.get("Value") not in (None, "") and mine[key] != tag["Value"]:
                 return False
         return True
+
+
+class ProjectRecords(Protocol):
+    """What the API needs of the projects: ProjectStore in Redis, or the in-memory store of the
+    API's unit tests (tests/support/memory_state.py), held to the same behaviour by a contract
+    test (tests/integration/test_task_records_contract.py)."""
+
+    def create(self, project: Project) -> bool: ...
+
+    def get(self, name: str) -> Project | None: ...
+
+    def update(self, name: str, changes: dict[str, str]) -> bool: ...
+
+    def delete(self, name: str) -> bool: ...
+
+    def names(
+        self, prefix: str, start: str | None, count: int, *, exclusive: bool = False
+    ) -> list[str]: ...
+
+    def get_many(self, names: Sequence[str]) -> list[Project]: ...
 
 
 class ProjectStore:

@@ -14,14 +14,15 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
 from imm_engine.models import TaskRecord, TaskStatus
 from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
-from imm_engine.state.task_index import TaskIndex
+from imm_engine.state.query import TaskQuery
+from imm_engine.state.task_index import Page, TaskIndex
 
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'Running' then return 0 end
@@ -73,6 +74,37 @@ class NotDurable(Exception):
 class OutboxEvent:
     destination: str
     body: str
+
+
+class TaskListing(Protocol):
+    """What the API does with a project's ListTasks indexes (TaskIndex)."""
+
+    def trim(self, project: str, now: float) -> int: ...
+
+    def page(self, project: str, query: TaskQuery, not_before: float = 0.0) -> Page: ...
+
+    def drop_project(self, project: str, task_types: Sequence[str]) -> None: ...
+
+
+class TaskRecords(Protocol):
+    """What the API's actions need of the task records. TaskStore is the one the server runs;
+    the API's unit tests use an in-memory one (tests/support/memory_state.py) that a contract
+    test (tests/integration/test_task_records_contract.py) holds to TaskStore's behaviour."""
+
+    @property
+    def index(self) -> TaskListing: ...
+
+    def create(self, rec: TaskRecord) -> None: ...
+
+    def confirm(self, rec: TaskRecord, replicas: int, timeout_ms: int) -> None: ...
+
+    def delete(self, rec: TaskRecord) -> None: ...
+
+    def get(self, task_id: str) -> TaskRecord | None: ...
+
+    def deliveries(self, task_id: str) -> list[Any]:
+        """The task's notification delivery log, oldest first, as stored (JSON texts)."""
+        ...
 
 
 class TaskStore:
@@ -146,6 +178,9 @@ class TaskStore:
         if not data:
             return None
         return TaskRecord.from_fields({_s(k): _s(v) for k, v in data.items()})
+
+    def deliveries(self, task_id: str) -> list[Any]:
+        return list(self.r.lrange(self.keys.deliveries(task_id), 0, -1))
 
     def begin_attempt(self, task_id: str) -> int:
         """Count one more run of the task; returns the attempt number (1 for the first)."""

@@ -14,8 +14,10 @@ import redis
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
-from tests.conftest import CORPUS, need, redis_available
-from tests.e2e.harness import (
+from tests.support.e2e_service import BUCKET, FLAKY_TOPIC, REDIS_URL
+from tests.support.needs import need, redis_available
+from tests.support.paths import CORPUS
+from tests.support.service import (
     TOPIC,
     WEBHOOK_SECRET,
     Delivery,
@@ -24,10 +26,6 @@ from tests.e2e.harness import (
     notification,
     run_service,
 )
-
-REDIS_URL = "redis://127.0.0.1:6379/9"
-BUCKET = "corpus-bkt"
-FLAKY_TOPIC = "flaky-topic"
 
 
 @pytest.fixture(scope="session")
@@ -89,12 +87,6 @@ def client(service: Service) -> Client:
 def store(service: Service) -> redis.Redis:
     """The service's Redis, for checks the API does not offer (task keys, delivery logs)."""
     return redis.Redis.from_url(REDIS_URL, decode_responses=True)
-
-
-def task_keys(store: redis.Redis, service: Service) -> set[str]:
-    """The task records (`<prefix>:task:<id>`), without their delivery logs and kept events."""
-    prefix = service.env["IMM_KEY_PREFIX"]
-    return {k for k in store.scan_iter(f"{prefix}:task:*", count=1000) if k.count(":") == 2}
 
 
 @pytest.fixture()

@@ -20,9 +20,9 @@ import pytest
 import redis
 from alibabacloud_imm20200930 import models as m
 
-from tests.conftest import need, redis_available
-from tests.e2e.conftest import REDIS_URL
-from tests.e2e.harness import Receiver, Service, notification
+from tests.support.e2e_service import REDIS_URL
+from tests.support.needs import need, redis_available
+from tests.support.service import Receiver, Service, notification
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

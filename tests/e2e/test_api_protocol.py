@@ -11,8 +11,8 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
-from tests.e2e.conftest import BUCKET, task_keys
-from tests.e2e.harness import Service, notification, raw_call, signed_headers
+from tests.support.e2e_service import BUCKET, task_keys
+from tests.support.service import Service, notification, raw_call, signed_headers
 
 pytestmark = [pytest.mark.e2e]
 

@@ -19,9 +19,9 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
-from tests.conftest import need
-from tests.e2e.harness import TOPIC, Receiver, Service
-from tests.e2e.tasktypes import BUCKET, failed, objects_under, run_dir, submit, succeeded
+from tests.support.needs import need
+from tests.support.service import TOPIC, Receiver, Service
+from tests.support.task_runs import BUCKET, failed, objects_under, run_dir, submit, succeeded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 

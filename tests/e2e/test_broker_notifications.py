@@ -17,15 +17,15 @@ import pytest
 import redis
 from alibabacloud_imm20200930 import models as m
 
-from tests.conftest import need, redis_available
-from tests.e2e.harness import Service, notification, run_service
-from tests.integration.broker_clients import (
+from tests.support.broker_clients import (
     AmqpBackend,
     Backend,
     MqttBackend,
     RedisBackend,
     listening,
 )
+from tests.support.needs import need, redis_available
+from tests.support.service import Service, notification, run_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

@@ -14,8 +14,8 @@ from typing import Any
 import pymupdf
 import pytest
 
-from tests.e2e.conftest import REDIS_URL
-from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, TEST_PROJECT, Service, free_port
+from tests.support.e2e_service import REDIS_URL
+from tests.support.service import ACCESS_KEY_ID, ACCESS_KEY_SECRET, TEST_PROJECT, Service, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.soffice]
 

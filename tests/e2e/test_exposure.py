@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import need, redis_available
-from tests.e2e.harness import free_port
+from tests.support.needs import need, redis_available
+from tests.support.service import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/9"
 EXE = Path(sys.executable).parent / "imm-engine"

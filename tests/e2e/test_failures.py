@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES
-from tests.e2e.conftest import BUCKET
-from tests.e2e.harness import Service
+from tests.support.e2e_service import BUCKET
+from tests.support.paths import FIXTURES
+from tests.support.service import Service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

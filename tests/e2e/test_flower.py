@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import Service, free_port
+from tests.support.service import Service, free_port
 
 LOGIN = ("ops", "flower-test-password")
 

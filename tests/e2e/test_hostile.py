@@ -23,12 +23,12 @@ import httpx
 import pymupdf
 import pytest
 
-from tests.e2e.conftest import BUCKET, task_keys
-from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Service, free_port, raw_call
-from tests.e2e.harness import signed_headers as sdk_signed_headers
-from tests.hostile import PARAMETERS, VALID
-from tests.hostile_docs import LINKING, MARKER, big_table_docx
-from tests.signing import raw_query, sign
+from tests.support.e2e_service import BUCKET, task_keys
+from tests.support.hostile_docs import LINKING, MARKER, big_table_docx
+from tests.support.hostile_params import PARAMETERS, VALID
+from tests.support.service import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Service, free_port, raw_call
+from tests.support.service import signed_headers as sdk_signed_headers
+from tests.support.signing import raw_query, sign
 
 pytestmark = [pytest.mark.e2e]
 

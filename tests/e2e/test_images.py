@@ -11,8 +11,8 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from PIL import Image
 
-from tests.e2e.harness import Receiver, Service
-from tests.e2e.tasktypes import BUCKET, failed, run_dir, submit, succeeded
+from tests.support.service import Receiver, Service
+from tests.support.task_runs import BUCKET, failed, run_dir, submit, succeeded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 

@@ -28,10 +28,10 @@ from aliyunsdkimm.request.v20170906.GetProjectRequest import GetProjectRequest
 from aliyunsdkimm.request.v20170906.ListProjectsRequest import ListProjectsRequest
 from aliyunsdkimm.request.v20170906.PutProjectRequest import PutProjectRequest
 
-from tests.conftest import need, redis_available
-from tests.e2e.api_server import REDIS_URL, ApiServer, running
-from tests.e2e.harness import ACCESS_KEY_ID, raw_call, signed_headers
-from tests.signing import raw_query, sign_rpc
+from tests.support.api_server import REDIS_URL, ApiServer, running
+from tests.support.needs import need, redis_available
+from tests.support.service import ACCESS_KEY_ID, raw_call, signed_headers
+from tests.support.signing import raw_query, sign_rpc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 

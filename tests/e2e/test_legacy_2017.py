@@ -38,9 +38,16 @@ from aliyunsdkimm.request.v20170906.ListProjectsRequest import ListProjectsReque
 from aliyunsdkimm.request.v20170906.PutProjectRequest import PutProjectRequest
 from aliyunsdkimm.request.v20170906.UpdateProjectRequest import UpdateProjectRequest
 
-from tests.conftest import CORPUS
-from tests.e2e.conftest import BUCKET
-from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, TOPIC, Receiver, Service
+from tests.support.e2e_service import BUCKET
+from tests.support.paths import CORPUS
+from tests.support.service import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    TOPIC,
+    Receiver,
+    Service,
+    extension_call,
+)
 
 REGION = "cn-beijing"
 #: The example's own source name (a copy of a corpus document with several pages).
@@ -614,7 +621,7 @@ def test_2020_task_to_a_builtin_topic(
 
 @pytest.fixture(scope="module")
 def fixture_sources(service: Service) -> dict[str, str]:
-    from tests.conftest import FIXTURES
+    from tests.support.paths import FIXTURES
 
     out = {
         name: service.put(BUCKET, f"legacy-fixtures/{name}", (FIXTURES / name).read_bytes())
@@ -695,8 +702,6 @@ def test_builtin_delivery_is_logged_and_replayed_byte_for_byte(
 ) -> None:  # fmt: skip
     """The built-in topic is a destination like the others: ListTaskDeliveries shows it,
     ReplayTaskNotification sends the same 2017 event again."""
-    from tests.e2e.test_webhook_faults import call as extension
-
     queue, topic = mns_queue
     created = call(
         old,
@@ -710,13 +715,13 @@ def test_builtin_delivery_is_logged_and_replayed_byte_for_byte(
     ids = {"ProjectName": project, "TaskType": "OfficeConversion", "TaskId": created["TaskId"]}
     deadline = time.monotonic() + 30
     while True:  # the consumer can hold the message before the attempt is logged
-        log = extension(client, "ListTaskDeliveries", **ids)
+        log = extension_call(client, "ListTaskDeliveries", **ids)
         if log["DeliveryState"] == "Delivered" or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     assert [d["Destination"] for d in log["Destinations"]] == [f"builtin-mns:{topic}"]
     assert log["DeliveryState"] == "Delivered"
-    replayed = extension(client, "ReplayTaskNotification", **ids)
+    replayed = extension_call(client, "ReplayTaskNotification", **ids)
     assert replayed["Destinations"] == [f"builtin-mns:{topic}"]
     again = queue.receive_message(wait_seconds=30)
     assert json.loads(again.message_body)["Message"] == json.loads(first.message_body)["Message"]

@@ -1,5 +1,6 @@
-"""ListTasks through the official SDK: filters, sorting, paging, RequestDefinition, expiry, and
-the latency of a page among 20,000 tasks (reported, not asserted)."""
+"""ListTasks through the official SDK and Redis: RequestDefinition, expiry, and the latency of a
+page among 20,000 tasks (reported, not asserted). Filters, sorting, paging and refused
+parameters are the action's unit tests (tests/unit/test_list_tasks_action.py, in memory)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from typing import Any
 import pytest
 import redis
 from alibabacloud_imm20200930 import models as m
-from alibabacloud_tea_openapi.exceptions import ClientException
 
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import TaskStore
-from tests.conftest import need, redis_available
-from tests.e2e.api_server import REDIS_URL, ApiServer, running
+from tests.support.api_server import REDIS_URL, ApiServer, running
+from tests.support.needs import need, redis_available
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -94,89 +94,6 @@ def project(client: Any, store: TaskStore) -> dict[str, Any]:
     return {"name": name, "ids": ids, "finished_at": finished_at}
 
 
-def test_default_listing_is_every_task_in_task_id_order(
-    client: Any, project: dict[str, Any]
-) -> None:
-    tasks, pages = listing(client, project["name"])
-    assert pages == 1
-    assert [t.task_id for t in tasks] == sorted(project["ids"])
-    first = next(t for t in tasks if t.task_id == project["ids"][5])
-    assert (first.task_type, first.status, first.progress, first.code) == (
-        "OfficeConversion",
-        "Succeeded",
-        100,
-        "",
-    )
-    assert first.tags == {"batch": "odd", "i": 5} and first.user_data == "u5"
-    assert first.start_time.endswith("Z") and first.end_time.endswith("Z")
-    assert first.task_request_definition is None  # only with RequestDefinition
-    running = next(t for t in tasks if t.task_id == project["ids"][0])
-    assert (running.status, running.end_time) == ("Running", "")
-    failed = next(t for t in tasks if t.task_id == project["ids"][9])
-    assert (failed.status, failed.code) == ("Failed", "InvalidFile")
-
-
-def test_pages_of_five(client: Any, project: dict[str, Any]) -> None:
-    tasks, pages = listing(client, project["name"], max_results=5, sort="StartTime")
-    assert pages == 3
-    assert [t.task_id for t in tasks] == project["ids"]  # created in this order
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        ({"status": "Running"}, [0, 1, 2, 3, 11]),
-        ({"status": "Failed"}, [8, 9, 10]),
-        ({"task_types": ["OfficeConversion"], "status": "Succeeded"}, [4, 5, 6, 7]),
-        ({"task_types": ["ImageToPDF"]}, []),
-        ({"tag_selector": "batch=even"}, [0, 2, 4, 6, 8, 10]),
-        ({"tag_selector": "batch=even,i!=4"}, [0, 2, 6, 8, 10]),
-        ({"tag_selector": "i=7"}, [7]),
-        ({"tag_selector": "nosuchtag"}, []),
-        ({"status": "Succeeded", "tag_selector": "batch=odd"}, [5, 7]),
-    ],
-)
-def test_filters(
-    client: Any, project: dict[str, Any], kwargs: dict[str, Any], expected: list[int]
-) -> None:
-    tasks, _ = listing(client, project["name"], sort="StartTime", max_results=2, **kwargs)
-    assert [t.task_id for t in tasks] == [project["ids"][i] for i in expected]
-
-
-def test_sort_by_end_time_both_ways(client: Any, project: dict[str, Any]) -> None:
-    ids = project["ids"]
-    finished = [ids[i] for i in range(10, 3, -1)]  # later index finished earlier
-    running = [ids[i] for i in (0, 1, 2, 3, 11)]
-    asc, _ = listing(client, project["name"], sort="EndTime", order="asc", max_results=4)
-    assert [t.task_id for t in asc] == finished + running
-    desc, _ = listing(client, project["name"], sort="EndTime", order="DESC", max_results=4)
-    assert [t.task_id for t in desc] == list(reversed(finished + running))
-
-
-def test_time_ranges(client: Any, project: dict[str, Any], store: TaskStore) -> None:
-    ids = project["ids"]
-    starts = [store.get(i).start_ts for i in ids]  # type: ignore[union-attr]
-    # Bounds halfway between neighbours (start times are at least 2 ms apart): which tasks
-    # fall inside cannot depend on how a bound rounds (the exact-bound rule has unit tests).
-    lo, hi = (starts[4] + starts[5]) / 2, (starts[8] + starts[9]) / 2
-    tasks, _ = listing(
-        client,
-        project["name"],
-        sort="StartTime",
-        start_time_range=m.TimeRange(start=iso_time(lo), end=iso_time(hi)),
-    )
-    assert [t.task_id for t in tasks] == ids[5:9]
-    at = project["finished_at"]
-    # End times are finished_at + 20 - i: i = 10..8 end within [at + 9.5, at + 12.5].
-    tasks, _ = listing(
-        client,
-        project["name"],
-        sort="EndTime",
-        end_time_range=m.TimeRange(start=iso_time(at + 9.5), end=iso_time(at + 12.5)),
-    )
-    assert [t.task_id for t in tasks] == [ids[10], ids[9], ids[8]]
-
-
 def test_request_definition(client: Any, project: dict[str, Any]) -> None:
     body = client.list_tasks(
         m.ListTasksRequest(
@@ -197,40 +114,6 @@ def test_request_definition(client: Any, project: dict[str, Any]) -> None:
         )
     ).body
     assert json.loads(get.task_request_definition) == definition
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"sort": "Size"},
-        {"order": "sideways"},
-        {"status": "Queued"},
-        {"max_results": 101},
-        {"tag_selector": "a=1 b=2"},
-        {"next_token": "bm90IGEgdG9rZW4"},
-        {"start_time_range": m.TimeRange(start="yesterday")},
-    ],
-)
-def test_bad_parameters_are_refused(
-    client: Any, project: dict[str, Any], kwargs: dict[str, Any]
-) -> None:
-    with pytest.raises(ClientException) as info:
-        client.list_tasks(m.ListTasksRequest(project_name=project["name"], **kwargs))
-    assert (info.value.code, info.value.status_code) == ("InvalidArgument", 400)
-
-
-def test_a_token_is_refused_with_other_filters(client: Any, project: dict[str, Any]) -> None:
-    body = client.list_tasks(
-        m.ListTasksRequest(project_name=project["name"], max_results=2, status="Running")
-    ).body
-    assert body.next_token
-    with pytest.raises(ClientException) as info:
-        client.list_tasks(
-            m.ListTasksRequest(
-                project_name=project["name"], next_token=body.next_token, status="Failed"
-            )
-        )
-    assert "NextToken" in info.value.data["Message"]
 
 
 def test_expired_tasks_disappear_from_the_listing_and_the_indexes(tmp_path: Any) -> None:

@@ -15,9 +15,9 @@ import pytest
 import redis
 from alibabacloud_imm20200930 import models as m
 
-from tests.conftest import need, redis_available
-from tests.e2e.harness import TOPIC, Receiver, Service, notification, run_service
-from tests.hostile_docs import big_table_docx
+from tests.support.hostile_docs import big_table_docx
+from tests.support.needs import need, redis_available
+from tests.support.service import TOPIC, Receiver, Service, notification, run_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 

@@ -20,9 +20,10 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import FIXTURES, need, redis_available
-from tests.e2e.harness import TOPIC, Receiver, Service, free_port, notification, run_service
-from tests.sofficeprocs import gone, wait_soffice
+from tests.support.needs import need, redis_available
+from tests.support.paths import FIXTURES
+from tests.support.service import TOPIC, Receiver, Service, free_port, notification, run_service
+from tests.support.soffice_procs import gone, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 

@@ -36,10 +36,10 @@ from mns.subscription import SubscriptionMeta
 from mns.topic import TopicMessage, TopicMeta
 
 from imm_engine.mns.signature import authorization
-from tests.conftest import need, redis_available
-from tests.e2e.api_server import REDIS_URL, ApiServer
-from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, free_port
-from tests.faults.cluster import PrivateRedis
+from tests.support.api_server import REDIS_URL, ApiServer
+from tests.support.cluster import PrivateRedis
+from tests.support.needs import need, redis_available
+from tests.support.service import ACCESS_KEY_ID, ACCESS_KEY_SECRET, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from alibabacloud_imm20200930 import models as m
 
-from tests.e2e.conftest import BUCKET, FLAKY_TOPIC
-from tests.e2e.harness import WEBHOOK_SECRET, Receiver, Service, notification
+from tests.support.e2e_service import BUCKET, FLAKY_TOPIC
+from tests.support.service import WEBHOOK_SECRET, Receiver, Service, notification
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

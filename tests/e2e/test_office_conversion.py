@@ -10,8 +10,8 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from PIL import Image
 
-from tests.e2e.conftest import BUCKET
-from tests.e2e.harness import Service
+from tests.support.e2e_service import BUCKET
+from tests.support.service import Service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

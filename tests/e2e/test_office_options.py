@@ -19,9 +19,9 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 from PIL import Image
 
-from tests.conftest import FIXTURES
-from tests.e2e.conftest import BUCKET
-from tests.e2e.harness import Service, notification
+from tests.support.e2e_service import BUCKET
+from tests.support.paths import FIXTURES
+from tests.support.service import Service, notification
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

@@ -26,9 +26,10 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
 from imm_engine.models import TaskRecord
-from tests.conftest import CORPUS, need, redis_available
-from tests.e2e.harness import TOPIC, Receiver, Service, notification, run_service
-from tests.sofficeprocs import find_soffice, freeze, gone, parent_of, wait_soffice
+from tests.support.needs import need, redis_available
+from tests.support.paths import CORPUS
+from tests.support.service import TOPIC, Receiver, Service, notification, run_service
+from tests.support.soffice_procs import find_soffice, freeze, gone, parent_of, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 

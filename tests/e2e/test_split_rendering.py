@@ -22,8 +22,8 @@ import redis
 from alibabacloud_imm20200930 import models as m
 from PIL import Image
 
-from tests.e2e.conftest import REDIS_URL
-from tests.e2e.harness import (
+from tests.support.e2e_service import REDIS_URL
+from tests.support.service import (
     TOPIC,
     WEBHOOK_SECRET,
     Delivery,

@@ -1,7 +1,7 @@
 """Conversions between storage backends through the real service (`imm-engine up`).
 
 The source sits in an S3 server (moto, a real S3-protocol server on loopback) and the pages
-go to the signature-checking fake OSS (tests/fakes/oss_server.py), and the other way round;
+go to the signature-checking fake OSS (tests/support/fakes/oss_server.py), and the other way round;
 the worker reaches both through the real boto3 and oss2 SDKs, chosen per bucket by
 IMM_STORAGE_CONFIG. The default role is restricted here, to prove grants are enforced both at
 submission (403 AccessDenied) and in the worker (task Code AccessDenied). What this cannot
@@ -24,10 +24,10 @@ import redis
 from alibabacloud_imm20200930 import models as m
 from PIL import Image
 
-from tests.conftest import need, redis_available
-from tests.e2e.conftest import REDIS_URL
-from tests.e2e.harness import Receiver, Service, notification
-from tests.fakes.servers import DENIED_BUCKET, OssServer, S3Server
+from tests.support.e2e_service import REDIS_URL
+from tests.support.fakes.storage_servers import DENIED_BUCKET, OssServer, S3Server
+from tests.support.needs import need, redis_available
+from tests.support.service import Receiver, Service, notification
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

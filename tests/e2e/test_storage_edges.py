@@ -7,8 +7,8 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
-from tests.e2e.harness import Receiver, Service
-from tests.e2e.tasktypes import BUCKET, failed, objects_under, run_dir, submit
+from tests.support.service import Receiver, Service
+from tests.support.task_runs import BUCKET, failed, objects_under, run_dir, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from alibabacloud_imm20200930 import models as m
 
-from tests.conftest import need
-from tests.e2e.harness import Receiver, Service, notification
+from tests.support.needs import need
+from tests.support.service import Receiver, Service, notification
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

@@ -21,8 +21,9 @@ import redis
 from alibabacloud_imm20200930 import models as m
 
 from imm_engine.state.task_index import RUNNING_BASE
-from tests.conftest import CORPUS, need, redis_available
-from tests.e2e.harness import Receiver, Service, run_service
+from tests.support.needs import need, redis_available
+from tests.support.paths import CORPUS
+from tests.support.service import Receiver, Service, run_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.soffice]
 

@@ -22,15 +22,19 @@ import pytest
 import redis
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
-from alibabacloud_tea_openapi import utils_models as om
 from alibabacloud_tea_openapi.exceptions import ClientException
-from alibabacloud_tea_openapi.utils import Utils
-from darabonba.runtime import RuntimeOptions
 
-from tests.conftest import need, redis_available
-from tests.e2e.harness import Receiver, Service, free_port, notification, run_service
-from tests.hanging import Hanging
-from tests.sofficeprocs import freeze, wait_soffice
+from tests.support.hanging_receiver import Hanging
+from tests.support.needs import need, redis_available
+from tests.support.service import (
+    Receiver,
+    Service,
+    extension_call,
+    free_port,
+    notification,
+    run_service,
+)
+from tests.support.soffice_procs import freeze, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 
@@ -94,24 +98,6 @@ def sdk(svc: Service) -> Client:
     return svc.client()
 
 
-def call(sdk: Client, action: str, **query: str) -> dict[str, Any]:
-    """An imm-engine extension action through the SDK's generic, signed call."""
-    params = om.Params(
-        action=action,
-        version="2020-09-30",
-        protocol="HTTPS",
-        pathname="/",
-        method="POST",
-        auth_type="AK",
-        style="RPC",
-        req_body_type="formData",
-        body_type="json",
-    )
-    request = om.OpenApiRequest(query=Utils.query(dict(query)))
-    body: dict[str, Any] = sdk.call_api(params, request, RuntimeOptions())["body"]
-    return body
-
-
 def ids(task_id: str) -> dict[str, str]:
     return {"ProjectName": "test-project", "TaskType": "OfficeConversion", "TaskId": task_id}
 
@@ -146,7 +132,7 @@ def wait_final(sdk: Client, task_id: str, timeout: float = 120) -> Any:
 def wait_log(sdk: Client, task_id: str, done: Any, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        listing = call(sdk, "ListTaskDeliveries", **ids(task_id))
+        listing = extension_call(sdk, "ListTaskDeliveries", **ids(task_id))
         if done(listing):
             return listing
         assert time.monotonic() < deadline, f"delivery log of {task_id}: {listing}"
@@ -212,13 +198,13 @@ def test_delivery_log_and_replay_through_the_api(svc: Service, sdk: Client, hook
         }
     ]
     # GetTask carries a summary; the SDK's model ignores it and still parses the task
-    raw = call(sdk, "GetTask", **ids(task_id))
+    raw = extension_call(sdk, "GetTask", **ids(task_id))
     assert raw["NotificationDelivery"] == {"State": "Delivered", "Attempts": 3}
     assert get(sdk, task_id).status == "Succeeded"
 
     # replay: the same event again, byte for byte, on a fresh attempt schedule
     bodies_before = [d.body for d in hooks.flaky.for_task(task_id)]
-    answer = call(sdk, "ReplayTaskNotification", **ids(task_id))
+    answer = extension_call(sdk, "ReplayTaskNotification", **ids(task_id))
     assert (answer["EventId"], answer["Destinations"]) == (listing["EventId"], ["flaky"])
     listing = wait_log(sdk, task_id, lambda x: states(x)[-2:] == ["Replayed", "Delivered"])
     arrivals = hooks.flaky.for_task(task_id)
@@ -228,10 +214,10 @@ def test_delivery_log_and_replay_through_the_api(svc: Service, sdk: Client, hook
     assert arrivals[-1].headers["x-imm-delivery-attempt"] == "1"
 
     with pytest.raises(ClientException) as info:
-        call(sdk, "ReplayTaskNotification", **ids(task_id), Destination="nowhere")
+        extension_call(sdk, "ReplayTaskNotification", **ids(task_id), Destination="nowhere")
     assert info.value.code == "InvalidArgument" and "flaky" in info.value.message
     with pytest.raises(ClientException) as info:
-        call(sdk, "ListTaskDeliveries", **ids("OfficeConversion-nope"))
+        extension_call(sdk, "ListTaskDeliveries", **ids("OfficeConversion-nope"))
     assert info.value.code == "ResourceNotFound"
 
 
@@ -246,11 +232,11 @@ def test_replay_of_a_running_task_is_refused(svc: Service, sdk: Client, hooks: H
         time.sleep(1)
         assert get(sdk, task_id).status == "Running"
         with pytest.raises(ClientException) as info:
-            call(sdk, "ReplayTaskNotification", **ids(task_id))
+            extension_call(sdk, "ReplayTaskNotification", **ids(task_id))
         assert info.value.code == "InvalidStatus.TaskRunning"
-        listing = call(sdk, "ListTaskDeliveries", **ids(task_id))
+        listing = extension_call(sdk, "ListTaskDeliveries", **ids(task_id))
         assert (listing["Status"], listing["Deliveries"]) == ("Running", [])
-        assert "NotificationDelivery" not in call(sdk, "GetTask", **ids(task_id))
+        assert "NotificationDelivery" not in extension_call(sdk, "GetTask", **ids(task_id))
     finally:
         os.kill(pid, signal.SIGCONT)
     assert wait_final(sdk, task_id).status == "Succeeded"
@@ -265,14 +251,14 @@ def test_receiver_down_gives_up_then_the_event_is_replayed(
     listing = wait_log(sdk, task_id, lambda x: x["DeliveryState"] == "GaveUp")
     assert states(listing) == ["Failed"] * (MAX_ATTEMPTS - 1) + ["GaveUp"]
     assert all("ConnectError" in e["Error"] for e in listing["Deliveries"])
-    assert call(sdk, "GetTask", **ids(task_id))["NotificationDelivery"] == {
+    assert extension_call(sdk, "GetTask", **ids(task_id))["NotificationDelivery"] == {
         "State": "GaveUp",
         "Attempts": MAX_ATTEMPTS,
     }
 
     receiver = Receiver(port=hooks.down_port).start()  # the receiver is back
     try:
-        call(sdk, "ReplayTaskNotification", **ids(task_id), Destination="down")
+        extension_call(sdk, "ReplayTaskNotification", **ids(task_id), Destination="down")
         delivery = receiver.wait_for(task_id, timeout=30)
         assert delivery.message["id"] == listing["EventId"]
         listing = wait_log(sdk, task_id, lambda x: x["DeliveryState"] == "Delivered")

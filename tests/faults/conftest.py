@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
-from tests.e2e.harness import Receiver
-from tests.faults.cluster import Cluster, PrivateRedis
+from tests.support.cluster import Cluster, PrivateRedis
+from tests.support.needs import need
+from tests.support.service import Receiver
 
 
 @pytest.fixture()

@@ -19,8 +19,8 @@ import pytest
 import redis
 from alibabacloud_imm20200930 import models as m
 
-from tests.e2e.harness import Receiver
-from tests.faults.cluster import KEY_PREFIX, Cluster, Record, kill_all, wait_until
+from tests.support.cluster import KEY_PREFIX, Cluster, Record, kill_all, wait_until
+from tests.support.service import Receiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

@@ -17,8 +17,8 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from Tea.exceptions import TeaException
 
-from tests.e2e.harness import Receiver, raw_call, signed_headers
-from tests.faults.cluster import KEY_PREFIX, Cluster, PrivateRedis, Record, wait_until
+from tests.support.cluster import KEY_PREFIX, Cluster, PrivateRedis, Record, wait_until
+from tests.support.service import Receiver, raw_call, signed_headers
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

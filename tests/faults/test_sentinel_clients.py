@@ -16,9 +16,9 @@ import pytest
 import redis
 
 from imm_engine.state import connection
-from tests.conftest import need
-from tests.faults.cluster import wait_until
-from tests.faults.sentinel import SentinelGroup
+from tests.support.cluster import wait_until
+from tests.support.needs import need
+from tests.support.sentinel import SentinelGroup
 
 pytestmark = [pytest.mark.faults]
 

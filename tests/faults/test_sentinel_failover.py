@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
-from tests.e2e.harness import Receiver
-from tests.faults.cluster import Cluster
-from tests.faults.sentinel import LIMITS, SentinelGroup, failover_soak
+from tests.support.cluster import Cluster
+from tests.support.needs import need
+from tests.support.sentinel import LIMITS, SentinelGroup, failover_soak
+from tests.support.service import Receiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

@@ -19,8 +19,7 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from PIL import Image
 
-from tests.e2e.harness import Receiver, raw_call, signed_headers
-from tests.faults.cluster import (
+from tests.support.cluster import (
     BUCKET,
     Cluster,
     Proc,
@@ -30,6 +29,7 @@ from tests.faults.cluster import (
     wait_gone,
     wait_until,
 )
+from tests.support.service import Receiver, raw_call, signed_headers
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice]
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Receiver
-from tests.faults.cluster import KEY_PREFIX, Cluster, Record, wait_until
+from tests.support.cluster import KEY_PREFIX, Cluster, Record, wait_until
+from tests.support.service import Receiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.e2e.harness import Receiver
-from tests.faults.cluster import Cluster, Record, kill_all, wait_gone, wait_until
+from tests.support.cluster import Cluster, Record, kill_all, wait_gone, wait_until
+from tests.support.service import Receiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.soffice, pytest.mark.corpus]
 

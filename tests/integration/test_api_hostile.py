@@ -31,8 +31,8 @@ from imm_engine.api.app import create_app
 from imm_engine.api.protocol import MAX_HEADER_BYTES, MAX_PARAMS
 from imm_engine.notify.routes import parse_routes
 from imm_engine.settings import Settings
-from tests.hostile import ACCEPTED, PARAMETERS, VALID, hostile_text, param_maps
-from tests.signing import raw_query, send, sign, sign_rpc
+from tests.support.hostile_params import ACCEPTED, PARAMETERS, VALID, hostile_text, param_maps
+from tests.support.signing import raw_query, send, sign, sign_rpc
 
 pytestmark = pytest.mark.redis
 

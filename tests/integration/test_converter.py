@@ -14,7 +14,8 @@ import pytest
 
 from imm_engine.errors import TaskFailure
 from imm_engine.tasktypes.office.pages import ALL, parse_pages
-from tests.conftest import FIXTURES, need
+from tests.support.needs import need
+from tests.support.paths import FIXTURES
 from workers.soffice.converter import Converter
 
 pytestmark = [pytest.mark.soffice, pytest.mark.corpus]

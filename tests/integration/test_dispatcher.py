@@ -15,7 +15,7 @@ import redis
 from imm_engine.notify.dispatcher import Dispatcher
 from imm_engine.notify.routes import parse_routes
 from imm_engine.state.keys import Keys
-from tests.e2e.harness import Receiver
+from tests.support.service import Receiver
 
 pytestmark = pytest.mark.redis
 

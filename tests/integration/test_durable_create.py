@@ -24,8 +24,8 @@ from imm_engine.models import TaskRecord
 from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
 from imm_engine.state.store import NotDurable, TaskStore
-from tests.hostile import VALID
-from tests.signing import raw_query, send, sign
+from tests.support.hostile_params import VALID
+from tests.support.signing import raw_query, send, sign
 
 pytestmark = pytest.mark.redis
 

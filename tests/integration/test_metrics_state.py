@@ -21,7 +21,7 @@ from imm_engine.settings import Settings
 from imm_engine.state.keys import Keys
 from imm_engine.state.projects import Project, ProjectStore
 from imm_engine.state.store import OutboxEvent, TaskStore
-from tests.conftest import need
+from tests.support.needs import need
 
 pytestmark = pytest.mark.redis
 

@@ -25,8 +25,9 @@ import pytest
 
 from imm_engine.errors import TaskFailure
 from imm_engine.tasktypes.office.pages import ALL
-from tests.conftest import FIXTURES, need
-from tests.hostile_docs import LINKING, MARKER, big_table_docx
+from tests.support.hostile_docs import LINKING, MARKER, big_table_docx
+from tests.support.needs import need
+from tests.support.paths import FIXTURES
 from workers.isolation.sandbox import Policy, check
 from workers.soffice import comments, oneshot
 from workers.soffice.converter import Converter

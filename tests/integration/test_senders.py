@@ -1,7 +1,7 @@
 """Every broker destination through the real dispatcher and the real local services.
 
 Redis Streams (127.0.0.1:6379), RabbitMQ (5672) and Mosquitto (1883) are the real servers;
-MNS is tests/fakes/mns_server.py driven by the official SDK (it checks signatures; see its
+MNS is tests/support/fakes/mns_server.py driven by the official SDK (it checks signatures; see its
 docstring for what it cannot prove). A TcpProxy in front of a service stands for a broker
 that is down (connections refused) and then back.
 """
@@ -24,9 +24,7 @@ from imm_engine.notify import events
 from imm_engine.notify.dispatcher import Dispatcher
 from imm_engine.notify.routes import parse_routes
 from imm_engine.state.keys import Keys
-from tests.conftest import need
-from tests.fakes.tcp_proxy import TcpProxy
-from tests.integration.broker_clients import (
+from tests.support.broker_clients import (
     AmqpBackend,
     Backend,
     MnsBackend,
@@ -34,6 +32,8 @@ from tests.integration.broker_clients import (
     RedisBackend,
     listening,
 )
+from tests.support.fakes.tcp_proxy import TcpProxy
+from tests.support.needs import need
 
 pytestmark = pytest.mark.redis
 

@@ -114,7 +114,7 @@ def test_rocketmq_without_a_server_is_a_transient_failure() -> None:
     """Runs wherever the optional client is installed: nothing listens on the port."""
     if not available():
         pytest.skip("opt-in: pip install 'imm-engine[rocketmq]'")
-    from tests.e2e.harness import free_port
+    from tests.support.service import free_port
 
     dest = rocketmq_destination(f"127.0.0.1:{free_port()}", "imm-events")
     outcome = RocketMqSender().send(dest, body("E"), "E", "T1", 1)

@@ -20,8 +20,8 @@ import redis
 from imm_engine.errors import TaskFailure
 from imm_engine.state.keys import Keys
 from imm_engine.tasktypes.office.pages import ALL
-from tests.conftest import need
-from tests.sofficeprocs import find_soffice, freeze, gone, wait_soffice
+from tests.support.needs import need
+from tests.support.soffice_procs import find_soffice, freeze, gone, wait_soffice
 from workers.failures.quarantine import QUARANTINED, Quarantine, digest
 from workers.failures.retry import retry_delay
 from workers.soffice.converter import Converter

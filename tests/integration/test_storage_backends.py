@@ -1,7 +1,7 @@
 """The OSS and S3 backends against real HTTP servers on loopback, through the real SDKs.
 
 S3: moto's S3 server (a real S3-protocol server; it does not check signatures, so a wrong
-S3 key is not tested here). OSS: tests/fakes/oss_server.py, which checks OSS v1 and v4
+S3 key is not tested here). OSS: tests/support/fakes/oss_server.py, which checks OSS v1 and v4
 signatures, so a wrong secret fails. What the fake cannot prove: that real OSS accepts these
 exact requests (virtual-hosted URLs, HTTPS, STS tokens, server-side limits such as the
 minimum part size, error codes we did not reproduce). `test_real_oss` covers that when
@@ -33,7 +33,7 @@ from imm_engine.storage.config import MIB, parse_storage_config
 from imm_engine.storage.oss import OssStore
 from imm_engine.storage.s3 import S3Store
 from imm_engine.targets.uris import OssUri
-from tests.fakes.servers import DENIED_BUCKET, OssServer, S3Server, free_port
+from tests.support.fakes.storage_servers import DENIED_BUCKET, OssServer, S3Server, free_port
 
 BUCKET = "imm-it-bucket"
 

@@ -26,8 +26,8 @@ from imm_engine.notify.dispatcher import Dispatcher
 from imm_engine.notify.replay import replay_dead, replay_task
 from imm_engine.notify.routes import parse_routes
 from imm_engine.state.keys import Keys
-from tests.e2e.harness import Receiver, free_port
-from tests.hanging import Hanging
+from tests.support.hanging_receiver import Hanging
+from tests.support.service import Receiver, free_port
 
 pytestmark = pytest.mark.redis
 

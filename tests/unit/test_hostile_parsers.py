@@ -33,7 +33,7 @@ from imm_engine.tasktypes import SubmitContext
 from imm_engine.tasktypes.base import project_name
 from imm_engine.tasktypes.office import pages
 from imm_engine.tasktypes.office_conversion import TASK_TYPE as SPEC
-from tests.hostile import (
+from tests.support.hostile_params import (
     BUCKET_RULE,
     VALID,
     hostile_text,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_docs import LINKING, big_table_docx
+from tests.support.hostile_docs import LINKING, big_table_docx
 from workers.soffice import links, sniff
 
 SECRET = "/srv/storage/other-tenant/secret.pdf"

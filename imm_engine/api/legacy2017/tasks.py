@@ -20,6 +20,7 @@ from imm_engine.api import task_actions
 from imm_engine.api.actions import submit_task
 from imm_engine.api.legacy2017.context import Handler, Request2017, answering_2017
 from imm_engine.api.params import SIGNATURE_PARAMS, Params
+from imm_engine.api.services import redis_store
 from imm_engine.api.task_lookup import find_task
 from imm_engine.errors import ApiError
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
@@ -107,8 +108,9 @@ def create_task(services: Services, params: Params, req: Request2017) -> dict[st
     material = office_2017.idempotency_material(params)
     if material is None:
         return create_answer(submit(services, params, req, notify=True))
-    r = services.store.r
-    key = services.store.keys.legacy_idempotency(hashlib.sha256(material.encode()).hexdigest())
+    store = redis_store(services)
+    r = store.r
+    key = store.keys.legacy_idempotency(hashlib.sha256(material.encode()).hexdigest())
     if r.set(key, "pending", nx=True, ex=IDEMPOTENT_TTL_S):
         try:
             rec = submit(services, params, req, notify=True)

@@ -1,6 +1,6 @@
 """Raw ACS3-HMAC-SHA256 requests for hostile-input tests, written from the spec (10.3).
 
-The SDK's own signer (tests/e2e/harness.py `signed_headers`) takes a dict, so it cannot sign
+The SDK's own signer (tests/support/service.py `signed_headers`) takes a dict, so it cannot sign
 a parameter given twice, a request without `x-acs-version`, or a body of any content type.
 This one signs exactly the pairs, headers and body it is given; it shares no code with the
 server's verifier.

@@ -25,8 +25,8 @@ import redis
 from Tea.exceptions import TeaException
 
 from imm_engine.state import connection
-from tests.e2e.harness import Receiver, free_port
-from tests.faults.cluster import KEY_PREFIX, Cluster, PrivateRedis, wait_until
+from tests.support.cluster import KEY_PREFIX, Cluster, PrivateRedis, wait_until
+from tests.support.service import Receiver, free_port
 
 MASTER_NAME = "imm"
 #: Small documents of several families, each converting in well under a second.

@@ -11,7 +11,7 @@ import contextlib
 import socket
 import threading
 
-from tests.e2e.harness import free_port
+from tests.support.service import free_port
 
 
 class TcpProxy:

@@ -8,7 +8,7 @@ from typing import Any
 
 from alibabacloud_imm20200930.client import Client
 
-from tests.e2e.harness import Delivery, Receiver, Service, notification
+from tests.support.service import Delivery, Receiver, Service, notification
 
 BUCKET = "tasktypes-bkt"
 

@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 import redis
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.fakes.mns_server import MnsServer
+from tests.support.fakes.mns_server import MnsServer
 
 REDIS_PORT, AMQP_PORT, MQTT_PORT = 6379, 5672, 1883
 

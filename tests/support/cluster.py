@@ -27,7 +27,7 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from alibabacloud_tea_openapi import utils_models as om
 
-from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, TOPIC, free_port
+from tests.support.service import ACCESS_KEY_ID, ACCESS_KEY_SECRET, TOPIC, free_port
 
 PROJECT = "test-project"
 BUCKET = "faults-bkt"

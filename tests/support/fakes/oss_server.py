@@ -15,7 +15,7 @@ Test hooks: buckets named in `--deny` answer 403 `AccessDenied`; the first full 
 containing `break-once` is cut off half-way (to exercise resumed ranged reads); keys
 containing `slow-down` answer 503 `ServiceUnavailable`.
 
-Run: python -m tests.fakes.oss_server --port P --root DIR --ak ID --secret S [--deny BUCKET]
+Run: python -m tests.support.fakes.oss_server --port P --root DIR --ak ID --secret S [--deny BUCKET]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 - `S3Server`: moto's S3 server (`moto_server`), a real S3-protocol HTTP server (it does not
   check signatures).
-- `OssServer`: tests/fakes/oss_server.py, which checks OSS signatures.
+- `OssServer`: tests/support/fakes/oss_server.py, which checks OSS signatures.
 
 Subprocesses, so a test measuring its own memory does not count the server's.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 OSS_AK = "fake-oss-ak"
 OSS_SECRET = "fake-oss-secret"
@@ -116,7 +116,7 @@ class OssServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "tests.fakes.oss_server", "--port", str(self.port),
+                sys.executable, "-m", "tests.support.fakes.oss_server", "--port", str(self.port),
                 "--root", str(self.root), "--ak", OSS_AK, "--secret", OSS_SECRET,
                 "--deny", DENIED_BUCKET,
             ],

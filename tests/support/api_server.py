@@ -19,9 +19,8 @@ import redis
 from alibabacloud_imm20200930.client import Client
 from alibabacloud_tea_openapi import utils_models as om
 
-from tests.e2e.harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, free_port
-
-REDIS_URL = "redis://127.0.0.1:6379/9"
+from tests.support.e2e_service import REDIS_URL
+from tests.support.service import ACCESS_KEY_ID, ACCESS_KEY_SECRET, free_port
 
 
 @dataclass

@@ -23,6 +23,8 @@ import httpx
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from alibabacloud_tea_openapi import utils_models as om
+from alibabacloud_tea_openapi.utils import Utils
+from darabonba.runtime import RuntimeOptions
 
 ACCESS_KEY_ID = "test-ak"
 ACCESS_KEY_SECRET = "test-secret"
@@ -255,6 +257,24 @@ def signed_headers(
         request, "ACS3-HMAC-SHA256", headers["x-acs-content-sha256"], key_id, secret
     )
     return headers
+
+
+def extension_call(sdk: Client, action: str, **query: str) -> dict[str, Any]:
+    """An imm-engine extension action through the SDK's generic, signed call."""
+    params = om.Params(
+        action=action,
+        version="2020-09-30",
+        protocol="HTTPS",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+    request = om.OpenApiRequest(query=Utils.query(dict(query)))
+    body: dict[str, Any] = sdk.call_api(params, request, RuntimeOptions())["body"]
+    return body
 
 
 def raw_call(
