@@ -27,9 +27,8 @@ from imm_engine.metrics import registry as metrics
 from imm_engine.models import iso_time
 from imm_engine.notify.backoff import next_delay
 from imm_engine.notify.routes import Routes
-from imm_engine.notify.senders import default_senders
-from imm_engine.notify.senders.base import Sender
-from imm_engine.notify.webhook import Outcome
+from imm_engine.notify.senders import default_senders, used_kinds
+from imm_engine.notify.senders.base import Outcome, Sender
 from imm_engine.state.decode import text as _s
 from imm_engine.state.keys import Keys
 
@@ -68,7 +67,9 @@ class Dispatcher:
         self.max_backoff_s = max_backoff_s
         self.log_ttl_s = log_ttl_s
         self.threads = threads
-        self.senders: dict[str, Sender] = senders or default_senders(client, keys)
+        self.senders: dict[str, Sender] = senders or default_senders(
+            client, keys, used_kinds(routes)
+        )
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         longest = max((d.timeout_s for d in self.destinations.values()), default=5.0)
         self.claim_idle_s = longest + 30

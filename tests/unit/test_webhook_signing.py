@@ -1,4 +1,4 @@
-"""Webhook signatures and headers (the pure parts of imm_engine/notify/webhook.py).
+"""Webhook signatures and headers (the pure parts of imm_engine/notify/senders/webhook.py).
 
 A receiver verifies `X-Imm-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`
 with nothing but the standard library; `receiver_accepts` below is that receiver.
@@ -14,7 +14,7 @@ import pytest
 
 from imm_engine import __version__
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.webhook import headers_for, signature
+from imm_engine.notify.senders.webhook import headers_for, signature
 
 SECRET = "s3cret"
 BODY = json.dumps(

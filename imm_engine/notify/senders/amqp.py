@@ -10,9 +10,8 @@ after any failure (a failed channel may hold stale confirms).
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -21,20 +20,13 @@ import amqp.exceptions
 
 from imm_engine.notify.options import AmqpOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import elapsed_ms, failure
-from imm_engine.notify.senders.links import Links
-from imm_engine.notify.webhook import Outcome
-
-#: Broker refusals that retrying with the same configuration cannot fix: bad credentials or
-#: permissions, or an exchange declared with other settings than ours.
-PERMANENT = (amqp.exceptions.AccessRefused, amqp.exceptions.PreconditionFailed)
+from imm_engine.notify.senders.base import ConnectedSender
 
 
-@dataclass
-class _Link:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    connection: Any = None
-    channel: Any = None
+@dataclass(frozen=True)
+class Channel:
+    connection: Any
+    channel: Any
 
 
 def connection_args(opts: AmqpOptions, timeout: float) -> dict[str, Any]:
@@ -59,56 +51,39 @@ def connection_args(opts: AmqpOptions, timeout: float) -> dict[str, Any]:
     return args
 
 
-class AmqpSender:
-    def __init__(self) -> None:
-        self._links = Links(_Link)
+class AmqpSender(ConnectedSender[Channel]):
+    #: Broker refusals that retrying with the same configuration cannot fix: bad credentials
+    #: or permissions, or an exchange declared with other settings than ours.
+    permanent = (amqp.exceptions.AccessRefused, amqp.exceptions.PreconditionFailed)
+    stale = (OSError, amqp.exceptions.ConnectionError)
 
-    def send(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> Outcome:
+    def connect(self, dest: Destination) -> Channel:
         opts = dest.options
         assert isinstance(opts, AmqpOptions)
-        started = time.monotonic()
-        link = self._links.get(dest.name)
-        with link.lock:
-            reused = link.channel is not None
-            try:
-                self._publish(link, dest, opts, body, event_id, task_id, attempt)
-            except PERMANENT as exc:
-                _reset(link)
-                return failure(exc, started, permanent=True)
-            except Exception as exc:
-                _reset(link)
-                if not (reused and isinstance(exc, OSError | amqp.exceptions.ConnectionError)):
-                    return failure(exc, started)
-                # A kept connection the broker or network dropped while idle: one fresh try.
-                try:
-                    self._publish(link, dest, opts, body, event_id, task_id, attempt)
-                except Exception as again:
-                    _reset(link)
-                    return failure(again, started, permanent=isinstance(again, PERMANENT))
-        return Outcome(True, elapsed_ms=elapsed_ms(started))
-
-    def _publish(
-        self,
-        link: _Link,
-        dest: Destination,
-        opts: AmqpOptions,
-        body: bytes,
-        event_id: str,
-        task_id: str,
-        attempt: int,
-    ) -> None:
-        if link.channel is None:
-            connection = amqp.Connection(**connection_args(opts, dest.timeout_s))
-            link.connection = connection
+        connection = amqp.Connection(**connection_args(opts, dest.timeout_s))
+        try:
             connection.connect()
             channel = connection.channel()
             if opts.declare and opts.exchange:
                 channel.exchange_declare(
                     opts.exchange, opts.exchange_type, durable=opts.durable, auto_delete=False
                 )
-            link.channel = channel
+        except Exception:
+            self.disconnect(Channel(connection, None))
+            raise
+        return Channel(connection, channel)
+
+    def publish(
+        self,
+        conn: Channel,
+        dest: Destination,
+        body: bytes,
+        event_id: str,
+        task_id: str,
+        attempt: int,
+    ) -> None:
+        opts = dest.options
+        assert isinstance(opts, AmqpOptions)
         message = amqp.Message(
             body,
             content_type="application/json",
@@ -127,16 +102,8 @@ class AmqpSender:
         if opts.confirm:
             # A returned (unroutable) message arrives before the confirm and raises here.
             kwargs |= {"mandatory": opts.mandatory, "confirm_timeout": dest.timeout_s}
-        link.channel.basic_publish(message, **kwargs)
+        conn.channel.basic_publish(message, **kwargs)
 
-    def close(self) -> None:
-        for link in self._links.all():
-            with link.lock:
-                _reset(link)
-
-
-def _reset(link: _Link) -> None:
-    connection, link.connection, link.channel = link.connection, None, None
-    if connection is not None:
+    def disconnect(self, conn: Channel) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection must not raise
-            connection.collect()  # drops the socket without a handshake that could block
+            conn.connection.collect()  # drops the socket without a handshake that could block

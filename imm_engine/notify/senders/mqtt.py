@@ -11,8 +11,6 @@ import itertools
 import os
 import socket
 import threading
-import time
-from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -22,9 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from imm_engine.notify.options import MqttOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import elapsed_ms
-from imm_engine.notify.senders.links import Links
-from imm_engine.notify.webhook import Outcome
+from imm_engine.notify.senders.base import ConnectedSender, Rejected
 
 #: CONNACK reason codes (MQTT 5 numbering; paho maps 3.1.1's codes onto them) that retrying
 #: with the same settings cannot fix.
@@ -37,18 +33,6 @@ PERMANENT_CONNACK = {
 }
 
 _ids = itertools.count(1)
-
-
-class ConnectFailed(Exception):
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-@dataclass
-class _Link:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    client: mqtt.Client | None = None
 
 
 def _connect(dest: Destination, opts: MqttOptions) -> mqtt.Client:
@@ -75,15 +59,15 @@ def _connect(dest: Destination, opts: MqttOptions) -> mqtt.Client:
     try:
         client.connect(opts.host, opts.port, keepalive=60)
     except (OSError, ValueError) as exc:
-        raise ConnectFailed(f"{type(exc).__name__}: {exc}") from exc
+        raise Rejected(f"{type(exc).__name__}: {exc}") from exc
     client.loop_start()
     if not connected.wait(dest.timeout_s):
         _stop(client)
-        raise ConnectFailed(f"no CONNACK from {opts.host}:{opts.port} in {dest.timeout_s}s")
+        raise Rejected(f"no CONNACK from {opts.host}:{opts.port} in {dest.timeout_s}s")
     reason = result[0]
     if reason.is_failure:
         _stop(client)
-        raise ConnectFailed(f"connection refused: {reason}", reason.value in PERMANENT_CONNACK)
+        raise Rejected(f"connection refused: {reason}", permanent=reason.value in PERMANENT_CONNACK)
     return client
 
 
@@ -92,72 +76,51 @@ def _stop(client: mqtt.Client) -> None:
     client.loop_stop()
 
 
-class MqttSender:
-    def __init__(self) -> None:
-        self._links = Links(_Link)
+class MqttSender(ConnectedSender[mqtt.Client]):
+    """Failures are `Rejected` only: a refused connection, or a publish not acknowledged."""
 
-    def send(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> Outcome:
+    failures = ()
+
+    def connect(self, dest: Destination) -> mqtt.Client:
         opts = dest.options
         assert isinstance(opts, MqttOptions)
-        started = time.monotonic()
-        link = self._links.get(dest.name)
-        with link.lock:
-            if link.client is not None and not link.client.is_connected():
-                _stop(link.client)
-                link.client = None
-            try:
-                if link.client is None:
-                    link.client = _connect(dest, opts)
-                error = _publish(link.client, dest, opts, body, event_id, task_id, attempt)
-            except ConnectFailed as exc:
-                return Outcome(
-                    False,
-                    error=str(exc)[:300],
-                    permanent=exc.permanent,
-                    elapsed_ms=elapsed_ms(started),
-                )
-            if error:
-                _stop(link.client)
-                link.client = None
-                return Outcome(False, error=error, elapsed_ms=elapsed_ms(started))
-        return Outcome(True, elapsed_ms=elapsed_ms(started))
+        return _connect(dest, opts)
 
-    def close(self) -> None:
-        for link in self._links.all():
-            with link.lock:
-                if link.client is not None:
-                    _stop(link.client)
-                    link.client = None
+    def usable(self, conn: mqtt.Client) -> bool:
+        return conn.is_connected()
 
+    def disconnect(self, conn: mqtt.Client) -> None:
+        _stop(conn)
 
-def _publish(
-    client: mqtt.Client,
-    dest: Destination,
-    opts: MqttOptions,
-    body: bytes,
-    event_id: str,
-    task_id: str,
-    attempt: int,
-) -> str:
-    """Publish and wait for the acknowledgement; an error message, or "" when delivered."""
-    properties = None
-    if opts.protocol == "5":
-        properties = Properties(PacketTypes.PUBLISH)
-        properties.ContentType = "application/json"
-        properties.UserProperty = [
-            ("event_id", event_id),
-            ("task_id", task_id),
-            ("attempt", str(attempt)),
-        ]
-    info = client.publish(opts.topic, body, qos=opts.qos, retain=opts.retain, properties=properties)
-    if info.rc != mqtt.MQTT_ERR_SUCCESS:
-        return f"publish failed: {mqtt.error_string(info.rc)}"
-    try:
-        info.wait_for_publish(dest.timeout_s)
-    except (RuntimeError, ValueError) as exc:
-        return f"publish failed: {exc}"
-    if not info.is_published():
-        return f"no acknowledgement from the broker in {dest.timeout_s}s"
-    return ""
+    def publish(
+        self,
+        conn: mqtt.Client,
+        dest: Destination,
+        body: bytes,
+        event_id: str,
+        task_id: str,
+        attempt: int,
+    ) -> None:
+        """Publish and wait for the acknowledgement."""
+        opts = dest.options
+        assert isinstance(opts, MqttOptions)
+        properties = None
+        if opts.protocol == "5":
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.ContentType = "application/json"
+            properties.UserProperty = [
+                ("event_id", event_id),
+                ("task_id", task_id),
+                ("attempt", str(attempt)),
+            ]
+        info = conn.publish(
+            opts.topic, body, qos=opts.qos, retain=opts.retain, properties=properties
+        )
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise Rejected(f"publish failed: {mqtt.error_string(info.rc)}")
+        try:
+            info.wait_for_publish(dest.timeout_s)
+        except (RuntimeError, ValueError) as exc:
+            raise Rejected(f"publish failed: {exc}") from exc
+        if not info.is_published():
+            raise Rejected(f"no acknowledgement from the broker in {dest.timeout_s}s")

@@ -2,28 +2,29 @@
 
 Entry fields: `event_id` (the EventId, for deduplication), `task_id`, `attempt`, `message`
 (IMM's envelope, or its MNS JSON wrapper). One client (with its connection pool) per
-destination.
+destination, shared by concurrent sends (redis-py's client is thread-safe and reconnects by
+itself, so it is kept after a failure).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import redis
 from redis.typing import EncodableT, FieldT
 
 from imm_engine.notify.options import RedisStreamOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import elapsed_ms, failure
-from imm_engine.notify.webhook import Outcome
+from imm_engine.notify.senders.base import BaseSender
 from imm_engine.state import connection
 
 #: Replies that retrying with the same configuration cannot fix.
 PERMANENT_REPLIES = ("WRONGTYPE", "NOPERM", "NOAUTH", "WRONGPASS")
 
 
-class RedisStreamSender:
+class RedisStreamSender(BaseSender):
+    failures = (redis.RedisError,)
+
     def __init__(self) -> None:
         self._clients: dict[str, redis.Redis] = {}
         self._lock = threading.Lock()
@@ -40,29 +41,25 @@ class RedisStreamSender:
                 self._clients[dest.name] = client
             return client
 
-    def send(
+    def deliver(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> Outcome:
+    ) -> None:
         opts = dest.options
         assert isinstance(opts, RedisStreamOptions)
-        started = time.monotonic()
         fields: dict[FieldT, EncodableT] = {
             "event_id": event_id,
             "task_id": task_id,
             "attempt": str(attempt),
             "message": body,
         }
-        try:
-            self._client(dest, opts).xadd(
-                opts.stream, fields, maxlen=opts.maxlen or None, approximate=True
-            )
-        except redis.AuthenticationError as exc:
-            return failure(exc, started, permanent=True)
-        except redis.ResponseError as exc:
-            return failure(exc, started, permanent=str(exc).startswith(PERMANENT_REPLIES))
-        except redis.RedisError as exc:
-            return failure(exc, started)
-        return Outcome(True, elapsed_ms=elapsed_ms(started))
+        self._client(dest, opts).xadd(
+            opts.stream, fields, maxlen=opts.maxlen or None, approximate=True
+        )
+
+    def is_permanent(self, exc: Exception) -> bool:
+        if isinstance(exc, redis.ResponseError):
+            return str(exc).startswith(PERMANENT_REPLIES)
+        return isinstance(exc, redis.AuthenticationError)
 
     def close(self) -> None:
         with self._lock:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,16 +24,7 @@ import httpx
 from imm_engine import __version__
 from imm_engine.notify.addresses import check_host
 from imm_engine.notify.routes import Destination
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    status: int | None = None
-    error: str = ""
-    #: True when retrying cannot help (e.g. the destination is refused by policy).
-    permanent: bool = False
-    elapsed_ms: float = 0.0
+from imm_engine.notify.senders.base import BaseSender, Outcome, Rejected
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -65,7 +55,9 @@ def headers_for(
     return headers
 
 
-class WebhookSender:
+class WebhookSender(BaseSender):
+    failures = (httpx.HTTPError,)
+
     def __init__(self) -> None:
         # No proxies from the environment, no redirects (a redirect could lead anywhere).
         self.client = httpx.Client(trust_env=False, follow_redirects=False)
@@ -73,7 +65,7 @@ class WebhookSender:
     def send(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
     ) -> Outcome:
-        started = time.monotonic()
+        """A destination the address policy refuses is given up on before any attempt."""
         parts = urlsplit(dest.url)
         if not dest.allow_private:
             reason = check_host(
@@ -83,24 +75,20 @@ class WebhookSender:
                 return Outcome(
                     False, error=f"refused: {reason} (set allow_private to permit)", permanent=True
                 )
-        try:
-            response = self.client.post(
-                dest.url,
-                content=body,
-                headers=headers_for(dest, body, event_id, task_id, attempt, time.time()),
-                timeout=dest.timeout_s,
-            )
-        except httpx.HTTPError as exc:
-            return Outcome(
-                False, error=f"{type(exc).__name__}: {exc}"[:300], elapsed_ms=_ms(started)
-            )
-        ok = 200 <= response.status_code < 300
-        error = "" if ok else f"HTTP {response.status_code}"
-        return Outcome(ok, response.status_code, error, elapsed_ms=_ms(started))
+        return super().send(dest, body, event_id, task_id, attempt)
+
+    def deliver(
+        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
+    ) -> int:
+        response = self.client.post(
+            dest.url,
+            content=body,
+            headers=headers_for(dest, body, event_id, task_id, attempt, time.time()),
+            timeout=dest.timeout_s,
+        )
+        if not 200 <= response.status_code < 300:
+            raise Rejected(f"HTTP {response.status_code}", status=response.status_code)
+        return response.status_code
 
     def close(self) -> None:
         self.client.close()
-
-
-def _ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)
