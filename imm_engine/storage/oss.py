@@ -2,10 +2,15 @@
 
 `oss://bucket/key` is the OSS object itself. Requests are signed with signature version 1
 (oss2's default) or 4 (`"signature_version": "v4"` with `region`). Uploads above
-`multipart_threshold` (16 MiB) go up as a multipart upload in `part_size` (8 MiB) parts read
-from the file one at a time; the object appears only when the upload completes, and a failed
-upload is aborted. Downloads stream to the file in 1 MiB chunks, resume with a ranged GET
-(`If-Match` the first ETag) if the stream breaks, and are checked against OSS's CRC-64.
+`multipart_threshold` (16 MiB) go up through oss2's `resumable_upload` in `part_size` (8 MiB)
+parts streamed from the file one at a time; the object appears only when the upload
+completes, and a failed upload is aborted.
+
+Downloads go through storage/streaming.py, shared with S3, not oss2's `resumable_download`:
+that one resumes nothing below its own threshold, splits larger objects into parallel ranged
+GETs and keeps checkpoint files, while the task needs the size limit checked before any byte
+is read. The file is streamed in 1 MiB chunks, resumed with a ranged GET (`If-Match` the
+first ETag) if the stream breaks, and checked against OSS's CRC-64.
 """
 
 from __future__ import annotations
@@ -137,41 +142,29 @@ class OssStore:
         return ObjectInfo(size=size, mtime=mtime)
 
     def upload(self, src: Path, uri: OssUri) -> None:
-        what = f"write {uri}"
+        """One PutObject up to the threshold, else oss2's resumable (multipart) upload, whose
+        checkpoint lives only for this call: a failed upload is aborted, not left to resume."""
         bucket = self.bucket(uri.bucket)
-        size = src.stat().st_size
-        if size <= self.threshold:
-            try:
-                with open(src, "rb") as f:
-                    bucket.put_object(uri.key, f)
-            except Exception as exc:
-                raise self._error(exc, what) from exc
-            return
+        checkpoint = _Checkpoint()
         try:
-            upload_id = bucket.init_multipart_upload(uri.key).upload_id
+            oss2.resumable_upload(
+                bucket,
+                uri.key,
+                str(src),
+                store=checkpoint,
+                multipart_threshold=self.threshold + 1,  # oss2: multipart from the threshold on
+                part_size=self.part_size,
+                num_threads=1,
+            )
         except Exception as exc:
-            raise self._error(exc, what) from exc
-        try:
-            parts = []
-            with open(src, "rb") as f:
-                number = 1
-                while True:
-                    data = f.read(self.part_size)
-                    if not data:
-                        break
-                    got = bucket.upload_part(uri.key, upload_id, number, data)
-                    parts.append(
-                        oss2.models.PartInfo(number, got.etag, size=len(data), part_crc=got.crc)
+            for upload_id in checkpoint.upload_ids():
+                try:
+                    bucket.abort_multipart_upload(uri.key, upload_id)
+                except Exception as abort_exc:
+                    log.warning(
+                        "%s: cannot abort multipart upload %s: %s", uri, upload_id, abort_exc
                     )
-                    del data
-                    number += 1
-            bucket.complete_multipart_upload(uri.key, upload_id, parts)
-        except Exception as exc:
-            try:
-                bucket.abort_multipart_upload(uri.key, upload_id)
-            except Exception as abort_exc:
-                log.warning("%s: cannot abort multipart upload %s: %s", uri, upload_id, abort_exc)
-            raise self._error(exc, what) from exc
+            raise self._error(exc, f"write {uri}") from exc
 
     def delete(self, uri: OssUri) -> None:
         try:
@@ -191,6 +184,30 @@ class OssStore:
                 yield obj.key, ObjectInfo(size=int(obj.size), mtime=float(obj.last_modified))
         except Exception as exc:
             raise self._error(exc, f"list oss://{bucket}/{prefix}") from exc
+
+
+class _Checkpoint:
+    """oss2's resumable-upload record store (get, put, delete, make_store_key), in memory."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    @staticmethod
+    def make_store_key(bucket: str, key: str, filename: str, *_: str) -> str:
+        return f"{bucket}/{key}"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.records.get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.records[key] = value
+
+    def delete(self, key: str) -> None:
+        self.records.pop(key, None)
+
+    def upload_ids(self) -> list[str]:
+        """The multipart uploads begun and not completed."""
+        return [str(r["upload_id"]) for r in self.records.values()]
 
 
 def _http_time(value: str) -> float:

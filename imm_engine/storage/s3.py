@@ -1,21 +1,25 @@
 """An S3-compatible service (MinIO, Ceph RGW, AWS S3) as object storage, through boto3.
 
-`oss://bucket/key` is the object `key` in the S3 bucket `bucket`. Uploads above
-`multipart_threshold` (16 MiB) go up in `part_size` (8 MiB) parts, read from the file one at
-a time; the object appears only when the upload completes (an S3 PUT and a completed multipart
-upload are atomic) and a failed multipart upload is aborted. Downloads stream to the file in
-1 MiB chunks and resume with a ranged GET (`If-Match` the first ETag) if the stream breaks.
+`oss://bucket/key` is the object `key` in the S3 bucket `bucket`. Uploads go through boto3's
+transfer manager: above `multipart_threshold` (16 MiB) in `part_size` (8 MiB) parts streamed
+from the file one at a time; the object appears only when the upload completes (an S3 PUT and
+a completed multipart upload are atomic) and a failed multipart upload is aborted.
+
+Downloads go through storage/streaming.py, shared with OSS, not the transfer manager's:
+the task's size limit is checked on the GET's own answer before any byte is written, the file
+is streamed in 1 MiB chunks and a broken stream resumes with a ranged GET (`If-Match` the
+first ETag).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import botocore.exceptions
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 
 from imm_engine.storage import streaming
@@ -25,15 +29,18 @@ from imm_engine.storage.failures import Kind, classify, to_error
 from imm_engine.storage.loopback import is_loopback
 from imm_engine.targets.uris import OssUri
 
-log = logging.getLogger("imm_engine.storage")
-
 
 class S3Store:
     def __init__(self, spec: BackendSpec) -> None:
         o = spec.options
         self.name = spec.name
-        self.threshold = spec.size("multipart_threshold", DEFAULT_MULTIPART_THRESHOLD)
-        self.part_size = spec.size("part_size", DEFAULT_PART_SIZE)
+        self.transfer = TransferConfig(
+            # s3transfer goes multipart from the threshold on; ours from just above it.
+            multipart_threshold=spec.size("multipart_threshold", DEFAULT_MULTIPART_THRESHOLD) + 1,
+            multipart_chunksize=spec.size("part_size", DEFAULT_PART_SIZE),
+            # One part at a time, in this thread, as the parts are read from the file.
+            use_threads=False,
+        )
         config = Config(
             connect_timeout=float(o.get("connect_timeout", 10)),
             read_timeout=60,
@@ -138,53 +145,10 @@ class S3Store:
         return ObjectInfo(size=size, mtime=mtime)
 
     def upload(self, src: Path, uri: OssUri) -> None:
-        what = f"write {uri}"
-        size = src.stat().st_size
+        """boto3's transfer manager: one PutObject up to the threshold, else a multipart
+        upload that it aborts itself if a part or the completion fails."""
         try:
-            if size <= self.threshold:
-                with open(src, "rb") as f:
-                    self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=f)
-                return
+            with create_transfer_manager(self.client, self.transfer) as manager:
+                manager.upload(str(src), uri.bucket, uri.key).result()
         except Exception as exc:
-            raise self._error(exc, what) from exc
-        self._multipart(src, uri, what)
-
-    def _multipart(self, src: Path, uri: OssUri, what: str) -> None:
-        try:
-            upload_id = self.client.create_multipart_upload(Bucket=uri.bucket, Key=uri.key)[
-                "UploadId"
-            ]
-        except Exception as exc:
-            raise self._error(exc, what) from exc
-        try:
-            parts = []
-            with open(src, "rb") as f:
-                number = 1
-                while True:
-                    data = f.read(self.part_size)
-                    if not data:
-                        break
-                    got = self.client.upload_part(
-                        Bucket=uri.bucket,
-                        Key=uri.key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=data,
-                    )
-                    parts.append({"PartNumber": number, "ETag": got["ETag"]})
-                    del data
-                    number += 1
-            self.client.complete_multipart_upload(
-                Bucket=uri.bucket,
-                Key=uri.key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except Exception as exc:
-            try:
-                self.client.abort_multipart_upload(
-                    Bucket=uri.bucket, Key=uri.key, UploadId=upload_id
-                )
-            except Exception as abort_exc:
-                log.warning("%s: cannot abort multipart upload %s: %s", uri, upload_id, abort_exc)
-            raise self._error(exc, what) from exc
+            raise self._error(exc, f"write {uri}") from exc

@@ -184,6 +184,38 @@ def test_large_object_streams_with_bounded_memory(store: ObjectStore, tmp_path: 
         assert oss_etag_parts(store, uri) == 5
 
 
+@pytest.mark.parametrize("kind", ["s3", "oss"])
+def test_failed_multipart_upload_is_aborted(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part that fails ends the upload: no object, and no parts left behind (they cost)."""
+    server = request.getfixturevalue(f"{kind}_server")
+    store = backend(server.backend(multipart_threshold=5 * MIB, part_size=5 * MIB))
+    target = store.client if kind == "s3" else store.bucket(BUCKET)
+    calls: list[object] = []
+    real = target.upload_part
+
+    def second_part_fails(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args or kwargs)
+        if len(calls) == 2:
+            raise ConnectionResetError("the network went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, "upload_part", second_part_fails)
+    aborted = 0 if kind == "s3" else server.stats().get("AbortMultipartUpload", 0)
+    uri = OssUri(BUCKET, f"aborted/{uuid.uuid4().hex}.bin")
+    (tmp_path / "s").write_bytes(os.urandom(11 * MIB))
+    with pytest.raises(StorageError) as err:
+        store.upload(tmp_path / "s", uri)
+    assert err.value.transient and "network went away" in str(err.value)
+    assert store.stat(uri) is None
+    if kind == "s3":
+        left = store.client.list_multipart_uploads(Bucket=BUCKET, Prefix="aborted/")
+        assert not left.get("Uploads")
+    else:
+        assert server.stats().get("AbortMultipartUpload", 0) == aborted + 1
+
+
 def oss_etag_parts(store: Any, uri: OssUri) -> int:
     etag = store.bucket(uri.bucket).head_object(uri.key).etag
     return int(etag.rpartition("-")[2]) if "-" in etag else 1

@@ -144,6 +144,8 @@ def make_handler(oss: FakeOss) -> type[BaseHTTPRequestHandler]:
                 return self.list_objects()
             if method == "HEAD" and self.key:
                 return self.head_object()
+            if method == "GET" and "uploadId" in p:
+                return self.list_parts()
             if method == "GET" and self.key:
                 return self.get_object()
             if method == "PUT" and "partNumber" in p and "uploadId" in p:
@@ -502,6 +504,32 @@ def make_handler(oss: FakeOss) -> type[BaseHTTPRequestHandler]:
             etag, crc = self.receive(d / f"part-{number:05d}")
             (d / f"part-{number:05d}.etag").write_text(etag)
             self.reply(200, b"", {"etag": f'"{etag}"', "x-oss-hash-crc64ecma": str(crc)})
+
+        def list_parts(self) -> None:
+            """ListParts: the parts uploaded so far, by number (part-number-marker paging)."""
+            oss.count("ListParts")
+            d = self.upload_dir()
+            marker = int(self.params.get("part-number-marker") or 0)
+            most = int(self.params.get("max-parts") or 1000)
+            numbers = sorted(int(f.name[5:10]) for f in d.glob("part-?????.etag"))
+            chosen = [n for n in numbers if n > marker]
+            page, more = chosen[:most], len(chosen) > most
+            parts = "".join(
+                f"<Part><PartNumber>{n}</PartNumber>"
+                f"<LastModified>{_iso(d / f'part-{n:05d}')}</LastModified>"
+                f'<ETag>"{(d / f"part-{n:05d}.etag").read_text()}"</ETag>'
+                f"<Size>{(d / f'part-{n:05d}').stat().st_size}</Size></Part>"
+                for n in page
+            )
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult>'
+                f"<Bucket>{self.bucket}</Bucket><Key>{escape(self.key)}</Key>"
+                f"<UploadId>{self.params['uploadId']}</UploadId>"
+                f"<NextPartNumberMarker>{page[-1] if page else marker}</NextPartNumberMarker>"
+                f"<MaxParts>{most}</MaxParts><IsTruncated>{str(more).lower()}</IsTruncated>"
+                f"{parts}</ListPartsResult>"
+            ).encode()
+            self.reply(200, body, {"content-type": "application/xml"})
 
         def complete(self) -> None:
             oss.count("CompleteMultipartUpload")
