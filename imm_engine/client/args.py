@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from imm_engine.errors import ApiError
 from imm_engine.state.query import parse_time
 from imm_engine.tasktypes.office import pages
+
+if TYPE_CHECKING:
+    from imm_engine.settings import Settings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -64,6 +68,14 @@ def check_pages(text: str) -> str:
     except ApiError as exc:
         raise UsageError(exc.message) from None
     return text.replace(" ", "")
+
+
+def default_endpoint(settings: Settings) -> str:
+    """The API's host:port as a client on this machine reaches it."""
+    host = settings.api_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"{host}:{settings.api_port}"
 
 
 def parse_endpoint(text: str) -> str:

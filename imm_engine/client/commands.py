@@ -9,7 +9,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imm_engine.client.args import UsageError, check_pages, parse_endpoint, parse_since, parse_tag
+from imm_engine.client.args import (
+    UsageError,
+    check_pages,
+    default_endpoint,
+    parse_endpoint,
+    parse_since,
+    parse_tag,
+)
 from imm_engine.settings import Settings
 from imm_engine.tasktypes.office.formats import TARGET_ALIASES, TARGET_TYPES
 
@@ -67,7 +74,7 @@ def _stdout() -> Console:
 def run_client(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
-    from imm_engine.client.sdk import ApiRefused, ApiUnreachable, default_endpoint
+    from imm_engine.client.sdk import ApiRefused, ApiUnreachable
 
     err = Console(stderr=True, highlight=False)
     try:

@@ -31,13 +31,6 @@ class ApiUnreachable(Exception):
     pass
 
 
-def default_endpoint(settings: Settings) -> str:
-    host = settings.api_host
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    return f"{host}:{settings.api_port}"
-
-
 def unreachable_message(endpoint: str, why: str) -> str:
     return (
         f"the imm-engine API at http://{endpoint} is not reachable ({why}). Start the service "

@@ -25,7 +25,9 @@ from typing import Any
 from imm_engine import __version__
 from imm_engine.client.commands import COMMANDS as CLIENT_COMMANDS
 from imm_engine.client.commands import add_client_parsers, run_client
+from imm_engine.extras import MissingExtra
 from imm_engine.service import embedded_redis, exposure
+from imm_engine.service.needs import require_extras
 from imm_engine.service.processes import ProcessGroup, child_env, python_argv
 from imm_engine.settings import Settings, SettingsError
 from imm_engine.state import connection
@@ -69,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    dispatches = not (getattr(args, "no_notifier", False) or getattr(args, "replay_dead", False))
+    try:
+        require_extras(args.command, settings, notifier=dispatches)
+    except MissingExtra as exc:
+        print(f"imm-engine {args.command}: {exc}", file=sys.stderr)
+        return 2
     if args.command in CLIENT_COMMANDS:
         return run_client(args, settings)
     try:
@@ -304,7 +312,7 @@ def add_cli_route(settings: Settings, redis_url: str, env: dict[str, str]) -> No
     imm-engine-cli -> a Redis stream on the service's Redis, unless the configuration maps that
     topic already; where it is goes to <IMM_DATA_DIR>/cli.json for the CLI."""
     from imm_engine.client import cli_route
-    from imm_engine.client.sdk import default_endpoint
+    from imm_engine.client.args import default_endpoint
 
     routes, prefix = settings.notify_routes, settings.key_prefix
     redis_url = connection.with_sentinel_password(redis_url, settings.redis_sentinel_password)

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from imm_engine.extras import require
 from imm_engine.storage.base import ObjectStore
-from imm_engine.storage.config import BackendSpec
+from imm_engine.storage.config import BackendSpec, StorageConfig
 from imm_engine.storage.local import LocalStore
 from imm_engine.storage.router import RoutingStore
 
 if TYPE_CHECKING:
     from imm_engine.settings import Settings
 
+#: backend type -> (the extra that installs its SDK, a module of that SDK, what needs it)
+EXTRAS: Mapping[str, tuple[str, str, str]] = {
+    "oss": ("oss", "oss2", "the OSS storage backend"),
+    "s3": ("s3", "boto3", "the S3 storage backend"),
+}
+
+
+def require_backends(config: StorageConfig) -> None:
+    """Every configured backend's SDK is installed, or MissingExtra naming its extra."""
+    for spec in config.backends.values():
+        if spec.type in EXTRAS:
+            require(*EXTRAS[spec.type])
+
 
 def open_backend(spec: BackendSpec, settings: Settings) -> ObjectStore:
     """One backend; the cloud SDKs are imported only when a backend uses them."""
+    if spec.type in EXTRAS:
+        require(*EXTRAS[spec.type])
     if spec.type == "oss":
         from imm_engine.storage.oss import OssStore
 
