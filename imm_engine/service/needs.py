@@ -11,7 +11,7 @@ from imm_engine.notify.senders import require_kinds, used_kinds
 from imm_engine.settings import Settings
 from imm_engine.storage import require_backends
 
-CLI = "the imm-engine client commands (convert, tasks, task)"
+CLI = "the imm-engine client (convert, tasks, task)"
 
 
 def require_extras(command: str, settings: Settings, *, notifier: bool = True) -> None:
@@ -21,7 +21,7 @@ def require_extras(command: str, settings: Settings, *, notifier: bool = True) -
         require("cli", "rich", CLI)
         require("cli", "alibabacloud_imm20200930", CLI)
     if command == "flower":
-        require("flower", "flower", "imm-engine flower")
+        require("flower", "flower", "Flower (the Celery monitor)")
     if command in ("up", "worker"):
         require_backends(settings.storage)
     if command == "up" or (command in ("worker", "notifier") and notifier):

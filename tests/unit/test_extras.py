@@ -123,11 +123,18 @@ def test_the_cli_prints_the_extra_and_exits_2(
 ) -> None:
     monkeypatch.setitem(sys.modules, "flower", None)
     assert main(["flower"]) == 2
-    assert "imm-engine flower needs the 'flower' extra" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "imm-engine flower: Flower (the Celery monitor) needs the 'flower' extra" in err
 
 
-def test_an_installed_module_passes() -> None:
-    require("cli", "json", "a test")
+def test_the_message_names_the_feature_the_extra_and_the_install() -> None:
+    with pytest.raises(MissingExtra) as err:
+        require("s3", "no_such_module_here", "the S3 storage backend")
+    assert str(err.value) == (
+        "the S3 storage backend needs the 's3' extra (No module named 'no_such_module_here'): "
+        "pip install 'imm-engine[s3]'"
+    )
+    require("s3", "json", "the S3 storage backend")  # installed: nothing raised
 
 
 def test_every_extra_is_declared_and_all_has_them_but_rocketmq() -> None:
