@@ -24,7 +24,9 @@ from imm_engine.notify.senders.base import ConnectedSender
 
 
 @dataclass(frozen=True)
-class Channel:
+class Session:
+    """A connection and the channel publishing on it."""
+
     connection: Any
     channel: Any
 
@@ -51,13 +53,13 @@ def connection_args(opts: AmqpOptions, timeout: float) -> dict[str, Any]:
     return args
 
 
-class AmqpSender(ConnectedSender[Channel]):
+class AmqpSender(ConnectedSender[Session]):
     #: Broker refusals that retrying with the same configuration cannot fix: bad credentials
     #: or permissions, or an exchange declared with other settings than ours.
     permanent = (amqp.exceptions.AccessRefused, amqp.exceptions.PreconditionFailed)
     stale = (OSError, amqp.exceptions.ConnectionError)
 
-    def connect(self, dest: Destination) -> Channel:
+    def connect(self, dest: Destination) -> Session:
         opts = dest.options
         assert isinstance(opts, AmqpOptions)
         connection = amqp.Connection(**connection_args(opts, dest.timeout_s))
@@ -69,13 +71,13 @@ class AmqpSender(ConnectedSender[Channel]):
                     opts.exchange, opts.exchange_type, durable=opts.durable, auto_delete=False
                 )
         except Exception:
-            self.disconnect(Channel(connection, None))
+            self.disconnect(Session(connection, None))
             raise
-        return Channel(connection, channel)
+        return Session(connection, channel)
 
     def publish(
         self,
-        conn: Channel,
+        conn: Session,
         dest: Destination,
         body: bytes,
         event_id: str,
@@ -104,6 +106,6 @@ class AmqpSender(ConnectedSender[Channel]):
             kwargs |= {"mandatory": opts.mandatory, "confirm_timeout": dest.timeout_s}
         conn.channel.basic_publish(message, **kwargs)
 
-    def disconnect(self, conn: Channel) -> None:
+    def disconnect(self, conn: Session) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection must not raise
             conn.connection.collect()  # drops the socket without a handshake that could block

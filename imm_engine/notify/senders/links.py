@@ -1,7 +1,8 @@
 """One kept connection ("link") per destination, shared by a sender's delivery threads.
 
-Each sender defines its own link type (a connection, a channel, a client) with a `lock`
-that serialises sends on it; this registry only creates and hands them out by name.
+A link holds the connection and the `lock` that serialises sends on it (`ConnectedSender`
+in base.py decides when to connect and drop); this registry only creates and hands them out
+by name.
 """
 
 from __future__ import annotations
@@ -36,7 +37,3 @@ class Links(Generic[L]):
         """Every link made so far (a snapshot; lock each one before touching it)."""
         with self._lock:
             return list(self._links.values())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._links.clear()
