@@ -157,7 +157,7 @@ class OssStore:
                 num_threads=1,
             )
         except Exception as exc:
-            for upload_id in checkpoint.upload_ids():
+            for upload_id in (record["upload_id"] for record in checkpoint.records.values()):
                 try:
                     bucket.abort_multipart_upload(uri.key, upload_id)
                 except Exception as abort_exc:
@@ -187,7 +187,9 @@ class OssStore:
 
 
 class _Checkpoint:
-    """oss2's resumable-upload record store (get, put, delete, make_store_key), in memory."""
+    """oss2's resumable-upload record store (get, put, delete, make_store_key), in memory: it
+    holds the upload id of a multipart upload begun and not completed. (Not a dict: oss2
+    takes an empty store for none and falls back to checkpoint files in the home directory.)"""
 
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
@@ -204,10 +206,6 @@ class _Checkpoint:
 
     def delete(self, key: str) -> None:
         self.records.pop(key, None)
-
-    def upload_ids(self) -> list[str]:
-        """The multipart uploads begun and not completed."""
-        return [str(r["upload_id"]) for r in self.records.values()]
 
 
 def _http_time(value: str) -> float:
