@@ -38,8 +38,10 @@ class S3Store:
             # s3transfer goes multipart from the threshold on; ours from just above it.
             multipart_threshold=spec.size("multipart_threshold", DEFAULT_MULTIPART_THRESHOLD) + 1,
             multipart_chunksize=spec.size("part_size", DEFAULT_PART_SIZE),
-            # One part at a time, in this thread, as the parts are read from the file.
+            # One part at a time, in this thread, as the parts are read from the file; never the
+            # CRT client (another multipart implementation) even where awscrt is installed.
             use_threads=False,
+            preferred_transfer_client="classic",
         )
         config = Config(
             connect_timeout=float(o.get("connect_timeout", 10)),
