@@ -18,8 +18,7 @@ from imm_engine.notify.routes import parse_routes
 from imm_engine.notify.senders import KINDS, default_senders
 from imm_engine.service.cli import main
 from imm_engine.service.needs import require_extras
-from imm_engine.storage import EXTRAS as STORAGE_EXTRAS
-from imm_engine.storage import open_backend
+from imm_engine.storage import CLOUD, open_backend
 from imm_engine.storage.config import parse_storage_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +137,7 @@ def test_the_message_names_the_feature_the_extra_and_the_install() -> None:
 
 
 def test_every_extra_is_declared_and_all_has_them_but_rocketmq() -> None:
-    named = {extra for extra, _, _ in STORAGE_EXTRAS.values()}
+    named = {c.extra for c in CLOUD.values()}
     named |= {k.extra for k in KINDS.values() if k.extra} | {"flower", "cli"}
     assert named <= set(OPTIONAL)
     (everything,) = OPTIONAL["all"]
