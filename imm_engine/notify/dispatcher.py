@@ -68,7 +68,7 @@ class Dispatcher:
         self.log_ttl_s = log_ttl_s
         self.threads = threads
         self.senders: dict[str, Sender] = senders or default_senders(
-            client, keys, used_kinds(routes)
+            used_kinds(routes), client, keys
         )
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         longest = max((d.timeout_s for d in self.destinations.values()), default=5.0)

@@ -60,7 +60,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     ("up with s3", lambda: require_extras("up", configured(S3)), "boto3", "s3"),
     ("worker with oss", lambda: require_extras("worker", configured(OSS)), "oss2", "oss"),
     *[
-        (f"{kind} route", lambda k=kind: default_senders(kinds=[k]), KINDS[kind].library, kind)
+        (f"{kind} route", lambda k=kind: default_senders([k]), KINDS[kind].library, kind)
         for kind in ROUTES
     ],
     *[
@@ -114,7 +114,7 @@ def test_nothing_configured_needs_nothing(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setitem(sys.modules, module, None)
     for command in ("up", "api", "worker", "notifier", "mns"):
         require_extras(command, configured())
-    assert set(default_senders(kinds=["webhook", "redis_stream"])) == {"webhook", "redis_stream"}
+    assert set(default_senders(["webhook", "redis_stream"])) == {"webhook", "redis_stream"}
 
 
 def test_the_cli_prints_the_extra_and_exits_2(

@@ -40,7 +40,7 @@ class Kind:
 
     def require(self, kind: str) -> None:
         if self.extra:
-            require(self.extra, self.library, f"a {kind!r} notification destination")
+            require(self.extra, self.library, f"a notification destination of type {kind!r}")
 
 
 KINDS: dict[str, Kind] = {
@@ -85,12 +85,10 @@ def require_kinds(kinds: Iterable[str]) -> None:
 
 
 def default_senders(
-    client: redis.Redis | None = None,
-    keys: Keys | None = None,
-    kinds: Iterable[str] = tuple(KINDS),
+    kinds: Iterable[str], client: redis.Redis | None = None, keys: Keys | None = None
 ) -> dict[str, Sender]:
-    """The senders of `kinds` (every type by default); `builtin_mns` (this
-    server's own MNS topics) needs the Redis the MNS service keeps its queues in, the
+    """The senders of the destination types `kinds` (those the routes use); `builtin_mns`
+    (this server's own MNS topics) needs the Redis the MNS service keeps its queues in, the
     dispatcher's. Raises MissingExtra when a type's client library is not installed."""
     senders: dict[str, Sender] = {}
     for kind in sorted(kinds):
