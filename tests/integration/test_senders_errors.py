@@ -12,13 +12,8 @@ from imm_engine.notify.routes import parse_routes
 from imm_engine.notify.senders.amqp import AmqpSender
 from imm_engine.notify.senders.mns import MnsSender
 from imm_engine.state.keys import Keys
-from tests.integration.test_senders import (
-    delivery_log,
-    dispatching,
-    enqueue,
-    wait_states,
-)
 from tests.support.broker_clients import AMQP_PORT, listening
+from tests.support.dispatching import delivery_log, dispatching, enqueue, wait_states
 from tests.support.fakes.mns_server import MnsServer
 from tests.support.needs import need
 
