@@ -1,17 +1,20 @@
 """Per-type settings of a notification destination, validated when the service starts (pure).
 
-Each destination type other than `webhook` has its own frozen options object, built from the
-destination's JSON by `parse_options`. Secrets may be given directly or through an
-environment variable named by `<field>_env` (e.g. `"password_env": "MQTT_PASSWORD"`), read
-once at start; an unset variable is an error then, not at delivery time.
+Each destination type other than `webhook` has its own frozen, typed options object (a section
+of `Settings.notify_routes`), built from the destination's JSON by `parse_options`. Secrets are
+`SecretStr`; any option may be given through an environment variable named by `<option>_env`
+(e.g. `"password_env": "MQTT_PASSWORD"`), resolved before this module sees the JSON
+(imm_engine/config/env_refs.py, called by imm_engine/notify/routes.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from pydantic.dataclasses import dataclass
 
 from imm_engine.state import connection
 
@@ -48,7 +51,7 @@ class MqttOptions:
     port: int = 1883
     qos: int = 1
     username: str = ""
-    password: str = ""
+    password: SecretStr = SecretStr("")
     tls: bool = False
     ca_file: str = ""
     #: "5" (MQTT 5, the EventId also travels as a user property) or "3.1.1".
@@ -61,7 +64,7 @@ class MqttOptions:
 class MnsOptions:
     endpoint: str
     access_key_id: str
-    access_key_secret: str
+    access_key_secret: SecretStr
     topic: str = ""
     queue: str = ""
     message_tag: str = ""
@@ -75,7 +78,7 @@ class RocketMqOptions:
     endpoints: str
     topic: str
     access_key: str = ""
-    secret_key: str = ""
+    secret_key: SecretStr = SecretStr("")
     namespace: str = ""
     tag: str = ""
     tls: bool = False
@@ -90,24 +93,13 @@ WRAPS = ("raw", "mns-json")
 class _Reader:
     """Typed access to one destination's JSON with error messages naming it."""
 
-    def __init__(self, name: str, item: Mapping[str, Any], environ: Mapping[str, str]) -> None:
-        self.name, self.item, self.environ = name, item, environ
+    def __init__(self, name: str, item: Mapping[str, Any]) -> None:
+        self.name, self.item = name, item
 
     def fail(self, message: str) -> ValueError:
         return ValueError(f"{self.name}: {message}")
 
-    def string(self, key: str, default: str | None = None, *, secret: bool = False) -> str:
-        env_key = f"{key}_env"
-        if secret and env_key in self.item:
-            var = self.item[env_key]
-            if not isinstance(var, str) or not var:
-                raise self.fail(f"'{env_key}' must name an environment variable")
-            if key in self.item:
-                raise self.fail(f"give '{key}' or '{env_key}', not both")
-            value = self.environ.get(var)
-            if value is None:
-                raise self.fail(f"'{env_key}' names {var}, which is not set")
-            return value
+    def string(self, key: str, default: str | None = None) -> str:
         value = self.item.get(key, default)
         if value is None:
             raise self.fail(f"'{key}' is required")
@@ -115,8 +107,8 @@ class _Reader:
             raise self.fail(f"'{key}' must be a string")
         return value
 
-    def required(self, key: str, *, secret: bool = False) -> str:
-        value = self.string(key, None, secret=secret)
+    def required(self, key: str) -> str:
+        value = self.string(key, None)
         if not value:
             raise self.fail(f"'{key}' must not be empty")
         return value
@@ -140,7 +132,7 @@ class _Reader:
         return str(value)
 
     def url(self, key: str, schemes: tuple[str, ...]) -> str:
-        value = self.required(key, secret=True)
+        value = self.required(key)
         parts = urlsplit(value)
         if "redis+sentinel" in schemes and connection.is_sentinel_url(value):
             try:
@@ -186,7 +178,7 @@ def _mqtt(r: _Reader) -> MqttOptions:
         raise r.fail("'topic' must not contain the wildcards + or #")
     tls = r.boolean("tls", False)
     username = r.string("username", "")
-    password = r.string("password", "", secret=True)
+    password = r.string("password", "")
     if password and not username:
         raise r.fail("'password' needs a 'username'")
     return MqttOptions(
@@ -195,7 +187,7 @@ def _mqtt(r: _Reader) -> MqttOptions:
         port=r.integer("port", 8883 if tls else 1883, 1, 65535),
         qos=r.integer("qos", 1, 0, 2),
         username=username,
-        password=password,
+        password=SecretStr(password),
         tls=tls,
         ca_file=r.string("ca_file", ""),
         protocol=r.choice("protocol", "5", ("5", "3.1.1")),
@@ -214,8 +206,8 @@ def _mns(r: _Reader) -> MnsOptions:
         raise r.fail("'message_tag' applies to a topic, not a queue")
     return MnsOptions(
         endpoint=endpoint.rstrip("/"),
-        access_key_id=r.required("access_key_id", secret=True),
-        access_key_secret=r.required("access_key_secret", secret=True),
+        access_key_id=r.required("access_key_id"),
+        access_key_secret=SecretStr(r.required("access_key_secret")),
         topic=topic,
         queue=queue,
         message_tag=tag,
@@ -224,15 +216,15 @@ def _mns(r: _Reader) -> MnsOptions:
 
 
 def _rocketmq(r: _Reader) -> RocketMqOptions:
-    access_key = r.string("access_key", "", secret=True)
-    secret_key = r.string("secret_key", "", secret=True)
+    access_key = r.string("access_key", "")
+    secret_key = r.string("secret_key", "")
     if bool(access_key) != bool(secret_key):
         raise r.fail("give both 'access_key' and 'secret_key', or neither")
     return RocketMqOptions(
         endpoints=r.required("endpoints"),
         topic=r.required("topic"),
         access_key=access_key,
-        secret_key=secret_key,
+        secret_key=SecretStr(secret_key),
         namespace=r.string("namespace", ""),
         tag=r.string("tag", ""),
         tls=r.boolean("tls", False),
@@ -248,15 +240,13 @@ PARSERS: dict[str, Callable[[_Reader], Options]] = {
 }
 
 
-def parse_options(
-    kind: str, name: str, item: Mapping[str, Any], environ: Mapping[str, str]
-) -> Options:
+def parse_options(kind: str, name: str, item: Mapping[str, Any]) -> Options:
     """The options of a destination of type `kind` (not `webhook`); ValueError naming it."""
-    return PARSERS[kind](_Reader(name, item, environ))
+    return PARSERS[kind](_Reader(name, item))
 
 
 def parse_wrap(name: str, item: Mapping[str, Any]) -> str:
-    return _Reader(name, item, {}).choice("wrap", "raw", WRAPS)
+    return _Reader(name, item).choice("wrap", "raw", WRAPS)
 
 
 def wrap_topic_default(route_key: str) -> str:

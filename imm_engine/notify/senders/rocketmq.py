@@ -38,7 +38,7 @@ def _producer(dest: Destination, opts: RocketMqOptions) -> Any:
 
     config = ClientConfiguration(
         opts.endpoints,
-        Credentials(opts.access_key, opts.secret_key),
+        Credentials(opts.access_key, opts.secret_key.get_secret_value()),
         namespace=opts.namespace,
         request_timeout=dest.timeout_s,
     )
