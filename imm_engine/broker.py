@@ -26,9 +26,9 @@ def task_name(task_type: str) -> str:
 def broker_url(settings: Settings) -> str:
     """The broker URL in kombu's spelling (`unix://` -> `redis+socket://`, Sentinel URLs ->
     `sentinel://host:port;...`)."""
-    return connection.kombu_broker(settings.effective_broker_url, settings.redis_sentinel_password)[
-        0
-    ]
+    return connection.kombu_broker(
+        settings.effective_broker_url, settings.redis_sentinel_password.get_secret_value()
+    )[0]
 
 
 def is_redis_broker(settings: Settings) -> bool:
@@ -38,7 +38,7 @@ def is_redis_broker(settings: Settings) -> bool:
 def celery_config(settings: Settings) -> dict[str, Any]:
     keys = Keys(settings.key_prefix)
     url, transport = connection.kombu_broker(
-        settings.effective_broker_url, settings.redis_sentinel_password
+        settings.effective_broker_url, settings.redis_sentinel_password.get_secret_value()
     )
     if is_redis_broker(settings):
         # Above the hard time limit: a task still running is never handed to another worker.

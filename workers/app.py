@@ -53,7 +53,7 @@ def deps() -> runner.Deps:
     if _deps is None:
         client = connection.connect(
             settings.redis_url,
-            sentinel_password=settings.redis_sentinel_password,
+            sentinel_password=settings.redis_sentinel_password.get_secret_value(),
             socket_timeout=30,
             socket_connect_timeout=5,
         )
@@ -139,7 +139,7 @@ def _on_task_failure(
     if _main_deps is None:  # no LibreOffice here: only the store, to finish the record
         client = connection.connect(
             settings.redis_url,
-            sentinel_password=settings.redis_sentinel_password,
+            sentinel_password=settings.redis_sentinel_password.get_secret_value(),
             socket_timeout=30,
         )
         _main_deps = runner.Deps(

@@ -52,7 +52,7 @@ def redis_client(settings: Settings) -> redis.Redis:
     """The API's (and the notifier's and the CLI's) client of IMM_REDIS_URL."""
     return connection.connect(
         settings.redis_url,
-        sentinel_password=settings.redis_sentinel_password,
+        sentinel_password=settings.redis_sentinel_password.get_secret_value(),
         socket_timeout=5,
         socket_connect_timeout=2,
     )
@@ -64,7 +64,9 @@ class ImmEndpoint:
         keys = Keys(settings.key_prefix)
         self.settings = settings
         self.redis = client
-        self.auth = Authenticator(settings.access_keys, client, keys, settings.signature_max_skew_s)
+        self.auth = Authenticator(
+            settings.plain_access_keys(), client, keys, settings.signature_max_skew_s
+        )
         self.services = Services(
             store=TaskStore(client, keys, settings.task_ttl_s),
             queue=TaskQueue(settings),

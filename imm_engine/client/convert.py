@@ -66,7 +66,9 @@ def find_stream(settings: Settings, endpoint: str) -> CliStream | None:
     doc = read_runtime(settings.data_dir)
     if doc.get("endpoint") == endpoint:
         return stream_from_document(doc)
-    url = connection.with_sentinel_password(settings.redis_url, settings.redis_sentinel_password)
+    url = connection.with_sentinel_password(
+        settings.redis_url, settings.redis_sentinel_password.get_secret_value()
+    )
     return effective_stream(settings.notify_routes, url, settings.key_prefix)
 
 

@@ -57,7 +57,7 @@ def build_client(settings: Settings, endpoint: str, read_timeout_s: float = 30.0
     return Client(
         om.Config(
             access_key_id=key_id,
-            access_key_secret=secret,
+            access_key_secret=secret.get_secret_value(),
             endpoint=endpoint,
             protocol="http",
             region_id=settings.region,

@@ -43,7 +43,7 @@ def state_registry(settings: Settings, client: redis.Redis) -> CollectorRegistry
                 url,
                 keys,
                 client if same_redis else None,
-                sentinel_password=settings.redis_sentinel_password,
+                sentinel_password=settings.redis_sentinel_password.get_secret_value(),
             ),
         )
     )
@@ -57,7 +57,9 @@ def metrics_endpoint(
     state = state_registry(settings, client)
 
     async def metrics(request: Request) -> Response:
-        if not authorized(request.headers.get("authorization"), settings.metrics_token):
+        if not authorized(
+            request.headers.get("authorization"), settings.metrics_token.get_secret_value()
+        ):
             return PlainTextResponse(
                 "unauthorized\n",
                 status_code=401,

@@ -73,7 +73,7 @@ def prepare(settings: Settings) -> tuple[MetricsServer | None, dict[str, str]]:
 
 
 def _bind(settings: Settings, directory: Path) -> ThreadingHTTPServer:
-    token = settings.metrics_token
+    token = settings.metrics_token.get_secret_value()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -73,7 +73,7 @@ class MnsEndpoint:
         # Long polls block on their own connections: no socket timeout shorter than a wait.
         self.waiter = connection.connect_async(
             settings.redis_url,
-            sentinel_password=settings.redis_sentinel_password,
+            sentinel_password=settings.redis_sentinel_password.get_secret_value(),
             socket_timeout=60,
             socket_connect_timeout=2,
         )
@@ -122,7 +122,7 @@ class MnsEndpoint:
             request.method,
             headers,
             resource,
-            self.settings.access_keys,
+            self.settings.plain_access_keys(),
             time.time(),
             self.settings.signature_max_skew_s,
         )

@@ -1,262 +1,195 @@
 """Per-type settings of a notification destination, validated when the service starts (pure).
 
-Each destination type other than `webhook` has its own frozen options object, built from the
-destination's JSON by `parse_options`. Secrets may be given directly or through an
-environment variable named by `<field>_env` (e.g. `"password_env": "MQTT_PASSWORD"`), read
-once at start; an unset variable is an error then, not at delivery time.
+Each destination type other than `webhook` has its own frozen, typed options object (part of
+the `notify_routes` section of `Settings`): a pydantic dataclass whose fields give the JSON
+keys, their types, bounds and defaults, validated by `parse_options` (imm_engine/config/
+sections.py words the problems). Secrets are `SecretStr`. Any option may be given through an
+environment variable named by `<option>_env` (e.g. `"password_env": "MQTT_PASSWORD"`),
+resolved before this module sees the JSON (imm_engine/config/env_refs.py, from
+imm_engine/notify/routes.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr, ValidationInfo, model_validator
+from pydantic.dataclasses import dataclass
+
+from imm_engine.config.sections import parse_section
 from imm_engine.state import connection
 
+#: Keys of the destination's JSON that are not options (`type`, `timeout`, `wrap`...) pass by.
+_SECTION = ConfigDict(extra="ignore")
 
-@dataclass(frozen=True)
-class RedisStreamOptions:
-    url: str
-    stream: str
-    #: Approximate cap on the stream's length (XADD MAXLEN ~); 0 keeps every entry.
-    maxlen: int = 0
-
-
-@dataclass(frozen=True)
-class AmqpOptions:
-    url: str
-    exchange: str
-    routing_key: str = ""
-    exchange_type: str = "topic"
-    #: Declare the exchange (idempotent) on connect; false for an exchange managed elsewhere.
-    declare: bool = True
-    durable: bool = True
-    #: delivery_mode 2: the broker writes the message to disk in durable queues.
-    persistent: bool = True
-    #: Wait for the broker's publisher confirm before counting a delivery.
-    confirm: bool = True
-    #: An unroutable message (no queue bound) is a failed delivery, retried.
-    mandatory: bool = True
+Text = Annotated[str, Field(strict=True)]
+Required = Annotated[str, Field(strict=True, min_length=1)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
-@dataclass(frozen=True)
-class MqttOptions:
-    host: str
-    topic: str
-    port: int = 1883
-    qos: int = 1
-    username: str = ""
-    password: str = ""
-    tls: bool = False
-    ca_file: str = ""
-    #: "5" (MQTT 5, the EventId also travels as a user property) or "3.1.1".
-    protocol: str = "5"
-    client_id: str = ""
-    retain: bool = False
+def _nonempty_secret(value: SecretStr, info: ValidationInfo) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError(f"'{info.field_name}' must not be empty")
+    return value
 
 
-@dataclass(frozen=True)
-class MnsOptions:
-    endpoint: str
-    access_key_id: str
-    access_key_secret: str
-    topic: str = ""
-    queue: str = ""
-    message_tag: str = ""
-    #: Queue only: base64-encode the body (the SDK's default for queues); off by default so
-    #: consumers read the JSON as published.
-    base64: bool = False
+RequiredSecret = Annotated[SecretStr, AfterValidator(_nonempty_secret)]
 
 
-@dataclass(frozen=True)
-class RocketMqOptions:
-    endpoints: str
-    topic: str
-    access_key: str = ""
-    secret_key: str = ""
-    namespace: str = ""
-    tag: str = ""
-    tls: bool = False
+def _url(*schemes: str) -> AfterValidator:
+    """A URL of one of `schemes` with a host (a Sentinel URL is checked whole)."""
 
-
-Options = RedisStreamOptions | AmqpOptions | MqttOptions | MnsOptions | RocketMqOptions
-
-EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
-WRAPS = ("raw", "mns-json")
-
-
-class _Reader:
-    """Typed access to one destination's JSON with error messages naming it."""
-
-    def __init__(self, name: str, item: Mapping[str, Any], environ: Mapping[str, str]) -> None:
-        self.name, self.item, self.environ = name, item, environ
-
-    def fail(self, message: str) -> ValueError:
-        return ValueError(f"{self.name}: {message}")
-
-    def string(self, key: str, default: str | None = None, *, secret: bool = False) -> str:
-        env_key = f"{key}_env"
-        if secret and env_key in self.item:
-            var = self.item[env_key]
-            if not isinstance(var, str) or not var:
-                raise self.fail(f"'{env_key}' must name an environment variable")
-            if key in self.item:
-                raise self.fail(f"give '{key}' or '{env_key}', not both")
-            value = self.environ.get(var)
-            if value is None:
-                raise self.fail(f"'{env_key}' names {var}, which is not set")
-            return value
-        value = self.item.get(key, default)
-        if value is None:
-            raise self.fail(f"'{key}' is required")
-        if not isinstance(value, str):
-            raise self.fail(f"'{key}' must be a string")
-        return value
-
-    def required(self, key: str, *, secret: bool = False) -> str:
-        value = self.string(key, None, secret=secret)
-        if not value:
-            raise self.fail(f"'{key}' must not be empty")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.item.get(key, default)
-        if not isinstance(value, bool):  # bool("false") would be True
-            raise self.fail(f"'{key}' must be true or false")
-        return value
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.item.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(f"'{key}' must be an integer in [{low}, {high}]")
-        return value
-
-    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.item.get(key, default)
-        if value not in choices:
-            raise self.fail(f"'{key}' must be one of {', '.join(choices)} (got {value!r})")
-        return str(value)
-
-    def url(self, key: str, schemes: tuple[str, ...]) -> str:
-        value = self.required(key, secret=True)
-        parts = urlsplit(value)
+    def check(value: str, info: ValidationInfo) -> str:
+        key = info.field_name
         if "redis+sentinel" in schemes and connection.is_sentinel_url(value):
             try:
                 connection.parse(value)
             except connection.RedisUrlError as exc:
-                raise self.fail(f"'{key}': {exc}") from None
+                raise ValueError(f"'{key}': {exc}") from None
             return value
+        parts = urlsplit(value)
         if parts.scheme not in schemes or not parts.hostname:
             shown = " or ".join(f"{s}://" for s in schemes)
-            raise self.fail(f"'{key}' must be a {shown} URL with a host")
+            raise ValueError(f"'{key}' must be a {shown} URL with a host")
         return value
 
-
-def _redis_stream(r: _Reader) -> RedisStreamOptions:
-    return RedisStreamOptions(
-        url=r.url("url", ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")),
-        stream=r.required("stream"),
-        maxlen=r.integer("maxlen", 0, 0, 10**9),
-    )
+    return AfterValidator(check)
 
 
-def _amqp(r: _Reader) -> AmqpOptions:
-    exchange = r.string("exchange")
-    routing_key = r.string("routing_key", "")
-    if not exchange and not routing_key:
-        raise r.fail("the default exchange ('exchange': \"\") needs a 'routing_key' (a queue)")
-    return AmqpOptions(
-        url=r.url("url", ("amqp", "amqps")),
-        exchange=exchange,
-        routing_key=routing_key,
-        exchange_type=r.choice("exchange_type", "topic", EXCHANGE_TYPES),
-        declare=r.boolean("declare", True),
-        durable=r.boolean("durable", True),
-        persistent=r.boolean("persistent", True),
-        confirm=r.boolean("confirm", True),
-        mandatory=r.boolean("mandatory", True),
-    )
+@dataclass(frozen=True, config=_SECTION)
+class RedisStreamOptions:
+    url: Annotated[Required, _url("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")]
+    stream: Required
+    #: Approximate cap on the stream's length (XADD MAXLEN ~); 0 keeps every entry.
+    maxlen: Annotated[int, Field(strict=True, ge=0, le=10**9)] = 0
 
 
-def _mqtt(r: _Reader) -> MqttOptions:
-    topic = r.required("topic")
-    if "+" in topic or "#" in topic:
-        raise r.fail("'topic' must not contain the wildcards + or #")
-    tls = r.boolean("tls", False)
-    username = r.string("username", "")
-    password = r.string("password", "", secret=True)
-    if password and not username:
-        raise r.fail("'password' needs a 'username'")
-    return MqttOptions(
-        host=r.required("host"),
-        topic=topic,
-        port=r.integer("port", 8883 if tls else 1883, 1, 65535),
-        qos=r.integer("qos", 1, 0, 2),
-        username=username,
-        password=password,
-        tls=tls,
-        ca_file=r.string("ca_file", ""),
-        protocol=r.choice("protocol", "5", ("5", "3.1.1")),
-        client_id=r.string("client_id", ""),
-        retain=r.boolean("retain", False),
-    )
+@dataclass(frozen=True, config=_SECTION)
+class AmqpOptions:
+    url: Annotated[Required, _url("amqp", "amqps")]
+    exchange: Text
+    routing_key: Text = ""
+    exchange_type: Literal["direct", "fanout", "topic", "headers"] = "topic"
+    #: Declare the exchange (idempotent) on connect; false for an exchange managed elsewhere.
+    declare: Flag = True
+    durable: Flag = True
+    #: delivery_mode 2: the broker writes the message to disk in durable queues.
+    persistent: Flag = True
+    #: Wait for the broker's publisher confirm before counting a delivery.
+    confirm: Flag = True
+    #: An unroutable message (no queue bound) is a failed delivery, retried.
+    mandatory: Flag = True
+
+    @model_validator(mode="after")
+    def _default_exchange(self) -> Self:
+        if not self.exchange and not self.routing_key:
+            raise ValueError(
+                "the default exchange ('exchange': \"\") needs a 'routing_key' (a queue)"
+            )
+        return self
 
 
-def _mns(r: _Reader) -> MnsOptions:
-    endpoint = r.url("endpoint", ("http", "https"))
-    topic, queue = r.string("topic", ""), r.string("queue", "")
-    if bool(topic) == bool(queue):
-        raise r.fail("give exactly one of 'topic' (PublishMessage) or 'queue' (SendMessage)")
-    tag = r.string("message_tag", "")
-    if tag and queue:
-        raise r.fail("'message_tag' applies to a topic, not a queue")
-    return MnsOptions(
-        endpoint=endpoint.rstrip("/"),
-        access_key_id=r.required("access_key_id", secret=True),
-        access_key_secret=r.required("access_key_secret", secret=True),
-        topic=topic,
-        queue=queue,
-        message_tag=tag,
-        base64=r.boolean("base64", False),
-    )
+@dataclass(frozen=True, config=_SECTION)
+class MqttOptions:
+    host: Required
+    topic: Required
+    #: Default 8883 with `tls`, else 1883.
+    port: Annotated[int, Field(strict=True, ge=1, le=65535)] = 1883
+    qos: Annotated[int, Field(strict=True, ge=0, le=2)] = 1
+    username: Text = ""
+    password: SecretStr = SecretStr("")
+    tls: Flag = False
+    ca_file: Text = ""
+    #: "5" (MQTT 5, the EventId also travels as a user property) or "3.1.1".
+    protocol: Literal["5", "3.1.1"] = "5"
+    client_id: Text = ""
+    retain: Flag = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tls_port(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "port" not in data and data.get("tls") is True:
+            return {**data, "port": 8883}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if "+" in self.topic or "#" in self.topic:
+            raise ValueError("'topic' must not contain the wildcards + or #")
+        if self.password.get_secret_value() and not self.username:
+            raise ValueError("'password' needs a 'username'")
+        return self
 
 
-def _rocketmq(r: _Reader) -> RocketMqOptions:
-    access_key = r.string("access_key", "", secret=True)
-    secret_key = r.string("secret_key", "", secret=True)
-    if bool(access_key) != bool(secret_key):
-        raise r.fail("give both 'access_key' and 'secret_key', or neither")
-    return RocketMqOptions(
-        endpoints=r.required("endpoints"),
-        topic=r.required("topic"),
-        access_key=access_key,
-        secret_key=secret_key,
-        namespace=r.string("namespace", ""),
-        tag=r.string("tag", ""),
-        tls=r.boolean("tls", False),
-    )
+def _no_trailing_slash(value: str) -> str:
+    return value.rstrip("/")
 
 
-PARSERS: dict[str, Callable[[_Reader], Options]] = {
-    "redis_stream": _redis_stream,
-    "amqp": _amqp,
-    "mqtt": _mqtt,
-    "mns": _mns,
-    "rocketmq": _rocketmq,
+@dataclass(frozen=True, config=_SECTION)
+class MnsOptions:
+    endpoint: Annotated[Required, _url("http", "https"), AfterValidator(_no_trailing_slash)]
+    access_key_id: Required
+    access_key_secret: RequiredSecret
+    topic: Text = ""
+    queue: Text = ""
+    message_tag: Text = ""
+    #: Queue only: base64-encode the body (the SDK's default for queues); off by default so
+    #: consumers read the JSON as published.
+    base64: Flag = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if bool(self.topic) == bool(self.queue):
+            raise ValueError(
+                "give exactly one of 'topic' (PublishMessage) or 'queue' (SendMessage)"
+            )
+        if self.message_tag and self.queue:
+            raise ValueError("'message_tag' applies to a topic, not a queue")
+        return self
+
+
+@dataclass(frozen=True, config=_SECTION)
+class RocketMqOptions:
+    endpoints: Required
+    topic: Required
+    access_key: Text = ""
+    secret_key: SecretStr = SecretStr("")
+    namespace: Text = ""
+    tag: Text = ""
+    tls: Flag = False
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        if bool(self.access_key) != bool(self.secret_key.get_secret_value()):
+            raise ValueError("give both 'access_key' and 'secret_key', or neither")
+        return self
+
+
+Options = RedisStreamOptions | AmqpOptions | MqttOptions | MnsOptions | RocketMqOptions
+
+WRAPS = ("raw", "mns-json")
+
+MODELS: dict[str, type[Options]] = {
+    "redis_stream": RedisStreamOptions,
+    "amqp": AmqpOptions,
+    "mqtt": MqttOptions,
+    "mns": MnsOptions,
+    "rocketmq": RocketMqOptions,
 }
 
 
-def parse_options(
-    kind: str, name: str, item: Mapping[str, Any], environ: Mapping[str, str]
-) -> Options:
+def parse_options(kind: str, name: str, item: Mapping[str, Any]) -> Options:
     """The options of a destination of type `kind` (not `webhook`); ValueError naming it."""
-    return PARSERS[kind](_Reader(name, item, environ))
+    return parse_section(MODELS[kind], name, item)
 
 
 def parse_wrap(name: str, item: Mapping[str, Any]) -> str:
-    return _Reader(name, item, {}).choice("wrap", "raw", WRAPS)
+    wrap = item.get("wrap", "raw")
+    if wrap not in WRAPS:
+        raise ValueError(f"{name}: 'wrap' must be one of {', '.join(WRAPS)} (got {wrap!r})")
+    return str(wrap)
 
 
 def wrap_topic_default(route_key: str) -> str:

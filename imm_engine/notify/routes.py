@@ -23,12 +23,16 @@ whose MNS topic no route claims, and which exists as a built-in topic at submiss
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+from pydantic.dataclasses import dataclass
+
+from imm_engine.config.env_refs import resolve_env_refs
 from imm_engine.notify.options import Options, parse_options, parse_wrap, wrap_topic_default
 
 DESTINATION_TYPES = ("webhook", "redis_stream", "amqp", "mqtt", "mns", "rocketmq")
@@ -46,7 +50,8 @@ class Destination:
     name: str
     type: str
     url: str
-    secret: str = ""
+    #: The webhook's signing key (X-Imm-Signature); empty: unsigned.
+    secret: SecretStr = SecretStr("")
     timeout_s: float = 5.0
     headers: tuple[tuple[str, str], ...] = ()
     allow_private: bool = False
@@ -59,9 +64,9 @@ class Destination:
     options: Options | None = None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Routes:
-    by_key: Mapping[str, tuple[Destination, ...]] = field(default_factory=dict)
+    by_key: Mapping[str, tuple[Destination, ...]] = dataclasses.field(default_factory=dict)
 
     def keys_for(self, notification: Mapping[str, Any]) -> list[str]:
         """The route keys a `Notification` object asks for, most specific first."""
@@ -126,7 +131,7 @@ def builtin_destination(topic: str) -> Destination:
 
 def parse_routes(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Routes:
     """Validate a route table; raise ValueError naming the bad entry. `environ` (default
-    os.environ) resolves `<field>_env` indirections of secrets."""
+    os.environ) resolves `<option>_env` indirections (imm_engine/config/env_refs.py)."""
     env = os.environ if environ is None else environ
     by_key: dict[str, tuple[Destination, ...]] = {}
     for key, value in config.items():
@@ -146,6 +151,10 @@ def parse_routes(config: Mapping[str, Any], environ: Mapping[str, str] | None = 
 def _destination(name: str, item: Any, key: str, environ: Mapping[str, str]) -> Destination:
     if not isinstance(item, Mapping):
         raise ValueError(f"{name}: a destination is a JSON object with a 'type'")
+    try:
+        item = resolve_env_refs(item, environ)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     kind = item.get("type", "webhook")
     if kind not in DESTINATION_TYPES:
         raise ValueError(f"{name}: type {kind!r} is not one of {', '.join(DESTINATION_TYPES)}")
@@ -165,7 +174,7 @@ def _destination(name: str, item: Any, key: str, environ: Mapping[str, str]) -> 
             wrap=wrap,
             wrap_topic=wrap_topic,
             wrap_subscription=wrap_subscription,
-            options=parse_options(kind, name, item, environ),
+            options=parse_options(kind, name, item),
         )
     url = item.get("url")
     if not isinstance(url, str):
@@ -186,7 +195,7 @@ def _destination(name: str, item: Any, key: str, environ: Mapping[str, str]) -> 
         name=name,
         type=kind,
         url=url,
-        secret=secret,
+        secret=SecretStr(secret),
         timeout_s=_timeout(name, item),
         headers=tuple((str(k), str(v)) for k, v in headers.items()),
         allow_private=allow_private,

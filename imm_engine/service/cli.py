@@ -254,7 +254,11 @@ def up(settings: Settings) -> int:
 
 def banner(settings: Settings, redis_url: str, private: bool) -> None:
     ak, secret = next(iter(settings.access_keys.items()))
-    shown_secret = secret if settings.access_keys_default else "(from IMM_ACCESS_KEY_SECRET)"
+    shown_secret = (
+        secret.get_secret_value()
+        if settings.access_keys_default
+        else "(from IMM_ACCESS_KEY_SECRET)"
+    )
     endpoint = f"{settings.api_host}:{settings.api_port}"
     lines = [
         f"imm-engine {__version__} is up",
@@ -301,7 +305,7 @@ def flower(settings: Settings, address: str, port: int) -> int:
         "Flower on http://%s:%d, login required (users: %s)",
         address,
         port,
-        ", ".join(login.partition(":")[0] for login in settings.flower_basic_auth),
+        ", ".join(s.get_secret_value().partition(":")[0] for s in settings.flower_basic_auth),
     )
     os.execve(argv[0], argv, env)
     return 0  # pragma: no cover - execve does not return
@@ -315,7 +319,9 @@ def add_cli_route(settings: Settings, redis_url: str, env: dict[str, str]) -> No
     from imm_engine.client.args import default_endpoint
 
     routes, prefix = settings.notify_routes, settings.key_prefix
-    redis_url = connection.with_sentinel_password(redis_url, settings.redis_sentinel_password)
+    redis_url = connection.with_sentinel_password(
+        redis_url, settings.redis_sentinel_password.get_secret_value()
+    )
     topics = cli_route.topics_with_cli_route(
         os.environ.get("IMM_NOTIFY_TOPICS"), routes, redis_url, prefix
     )

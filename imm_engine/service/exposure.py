@@ -56,5 +56,5 @@ def flower_env(settings: Settings, env: dict[str, str]) -> dict[str, str]:
     """Flower's environment: the login from our settings (FLOWER_BASIC_AUTH, so the password is
     not on the command line), and no way to open its API without it."""
     out = {k: v for k, v in env.items() if not k.startswith("FLOWER_")}
-    out["FLOWER_BASIC_AUTH"] = ",".join(settings.flower_basic_auth)
+    out["FLOWER_BASIC_AUTH"] = ",".join(s.get_secret_value() for s in settings.flower_basic_auth)
     return out

@@ -13,7 +13,9 @@
      "keys": {"team-a-key": {"projects": ["team-a-*"], "roles": ["reader-role"]}}}
 
 Any option `<name>_env` reads `<name>` from that environment variable when the service
-starts, so secrets need not sit in the JSON. Without a configuration every bucket is a
+starts, so secrets need not sit in the JSON (imm_engine/config/env_refs.py); secret options
+are kept as `SecretStr` (`BackendSpec.secret` reads them). This is the `storage` section of
+`Settings` (imm_engine/settings.py). Without a configuration every bucket is a
 directory under `IMM_STORAGE_ROOT`, the default role grants everything and a single AccessKey
 may use every project (imm_engine/storage/key_grants.py). Everything is
 checked here, so a bad configuration stops the service at start with a message naming it.
@@ -26,6 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
+from imm_engine.config.env_refs import resolve_env_refs
 from imm_engine.storage.grants import Grants, parse_grants
 from imm_engine.storage.key_grants import KeyGrants, parse_key_grants
 
@@ -34,6 +39,11 @@ DEFAULT_MULTIPART_THRESHOLD = 16 * MIB
 DEFAULT_PART_SIZE = 8 * MIB
 MIN_PART_SIZE = 5 * MIB  # S3's smallest part (all but the last)
 MAX_PART_SIZE = 5 * 1024 * MIB
+
+#: Options held as `SecretStr`, never shown.
+SECRET_OPTIONS = frozenset(
+    {"access_key_secret", "secret_access_key", "security_token", "session_token"}
+)
 
 _BACKEND_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BUCKET_KEY = re.compile(r"^(\*|[a-z0-9][a-z0-9-]{1,61}[a-z0-9])$")
@@ -79,7 +89,8 @@ OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 class BackendSpec:
     name: str
     type: str
-    #: Validated options, secrets already read from the environment.
+    #: Validated options, secrets already read from the environment (SECRET_OPTIONS as
+    #: `SecretStr`).
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print secrets
@@ -87,6 +98,11 @@ class BackendSpec:
 
     def size(self, name: str, default: int) -> int:
         return int(self.options.get(name, default))
+
+    def secret(self, name: str) -> str | None:
+        """The value of the secret option `name`, or None when it is not given."""
+        value = self.options.get(name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 LOCAL = BackendSpec("local", "local")
@@ -162,28 +178,20 @@ def _backend(name: Any, spec: Any, env: Mapping[str, str]) -> BackendSpec:
     if kind not in OPTIONS:
         raise ValueError(f"backend {name}: 'type' must be one of {', '.join(OPTIONS)}")
     required, optional = OPTIONS[kind]
-    options: dict[str, Any] = {}
-    for key, value in spec.items():
-        if key == "type":
-            continue
-        if key.endswith("_env"):
-            real = key[: -len("_env")]
-            if real in spec:
-                raise ValueError(f"backend {name}: give {real} or {key}, not both")
-            if not isinstance(value, str) or not env.get(value):
-                raise ValueError(
-                    f"backend {name}: {key} names the environment variable {value!r}, "
-                    "which is not set"
-                )
-            key, value = real, env[value]
+    try:
+        options = resolve_env_refs(spec, env)
+    except ValueError as exc:
+        raise ValueError(f"backend {name}: {exc}") from None
+    del options["type"]
+    for key in options:
         if key not in required | optional:
             raise ValueError(f"backend {name} ({kind}): unknown option {key!r}")
-        options[key] = value
     missing = sorted(required - set(options))
     if missing:
         raise ValueError(f"backend {name} ({kind}): missing {', '.join(missing)}")
     _check_options(name, kind, options)
-    return BackendSpec(name, kind, options)
+    secrets = {k: SecretStr(v) for k, v in options.items() if k in SECRET_OPTIONS}
+    return BackendSpec(name, kind, {**options, **secrets})
 
 
 def _check_options(name: str, kind: str, options: dict[str, Any]) -> None:

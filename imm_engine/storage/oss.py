@@ -49,8 +49,8 @@ class OssStore:
         self.region = o.get("region")
         self.connect_timeout = float(o.get("connect_timeout", 10))
         self.path_style = bool(o.get("path_style", False))
-        key_id, secret = str(o["access_key_id"]), str(o["access_key_secret"])
-        token = o.get("security_token")
+        key_id, secret = str(o["access_key_id"]), str(spec.secret("access_key_secret"))
+        token = spec.secret("security_token")
         if token:
             self.auth: Any = oss2.StsAuth(key_id, secret, token, o.get("signature_version", "v1"))
         elif o.get("signature_version") == "v4":

@@ -60,8 +60,8 @@ class S3Store:
             endpoint_url=o.get("endpoint_url"),
             region_name=o.get("region") or "us-east-1",
             aws_access_key_id=o.get("access_key_id"),
-            aws_secret_access_key=o.get("secret_access_key"),
-            aws_session_token=o.get("session_token"),
+            aws_secret_access_key=spec.secret("secret_access_key"),
+            aws_session_token=spec.secret("session_token"),
             verify=o.get("verify", True),
             config=config,
         )

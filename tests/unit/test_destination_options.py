@@ -121,7 +121,7 @@ def test_secrets_from_the_environment() -> None:
     del item["access_key_secret"]
     dest = one(item, environ={"MNS_SECRET": "from-env"})
     assert isinstance(dest.options, MnsOptions)
-    assert dest.options.access_key_secret == "from-env"
+    assert dest.options.access_key_secret.get_secret_value() == "from-env"
     url = one(
         {"type": "redis_stream", "stream": "s", "url_env": "R"}, environ={"R": "redis://h:1/2"}
     )

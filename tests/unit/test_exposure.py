@@ -50,7 +50,10 @@ def test_flower_without_login_is_refused() -> None:
 
 def test_flower_logins_parse() -> None:
     s = Settings.from_env({"IMM_FLOWER_BASIC_AUTH": "ops:long-enough, bob:pa:ss:word"})
-    assert s.flower_basic_auth == ("ops:long-enough", "bob:pa:ss:word")
+    assert tuple(login.get_secret_value() for login in s.flower_basic_auth) == (
+        "ops:long-enough",
+        "bob:pa:ss:word",
+    )
     assert exposure.flower_refusal(s) is None
 
 

@@ -54,7 +54,8 @@ def test_bearer_token(header: str | None, token: str, ok: bool) -> None:
 
 def test_metrics_settings() -> None:
     s = Settings.from_env({})
-    assert (s.metrics_token, s.metrics_host, s.worker_metrics_port) == ("", "127.0.0.1", 9464)
+    token = s.metrics_token.get_secret_value()
+    assert (token, s.metrics_host, s.worker_metrics_port) == ("", "127.0.0.1", 9464)
     assert str(s.metrics_dir) == "var/metrics"
     s = Settings.from_env(
         {
@@ -64,5 +65,6 @@ def test_metrics_settings() -> None:
             "IMM_DATA_DIR": "/srv/imm",
         }
     )
-    assert (s.metrics_token, s.metrics_host, s.worker_metrics_port) == ("t", "0.0.0.0", 0)
+    token = s.metrics_token.get_secret_value()
+    assert (token, s.metrics_host, s.worker_metrics_port) == ("t", "0.0.0.0", 0)
     assert str(s.metrics_dir) == "/srv/imm/metrics"

@@ -43,7 +43,7 @@ def test_parse_defaults() -> None:
     (dest,) = parse_routes({"t": {"url": "http://example.com/"}}).by_key["t"]
     assert dest == Destination(name="t", type="webhook", url="http://example.com/")
     assert dest.timeout_s == 5.0
-    assert dest.secret == ""
+    assert dest.secret.get_secret_value() == ""
     assert dest.allow_private is False
 
 

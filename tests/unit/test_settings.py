@@ -26,7 +26,7 @@ def test_defaults() -> None:
     assert s.key_prefix == "imm"
     assert s.data_dir == Path("var")
     assert s.storage_root == Path("var/storage")
-    assert dict(s.access_keys) == {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}
+    assert s.plain_access_keys() == {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}
     assert s.access_keys_default is True
     assert (s.region, s.account_id) == ("local", "0")
     assert s.signature_max_skew_s == 900
@@ -181,7 +181,7 @@ GRANT_ALL_KEYS = json.dumps({"keys": {"*": {"projects": ["*"], "roles": ["*"]}}}
 @pytest.mark.parametrize(("env", "keys"), ACCESS_KEYS)
 def test_access_keys(env: dict[str, str], keys: dict[str, str]) -> None:
     s = Settings.from_env({**env, "IMM_STORAGE_CONFIG": GRANT_ALL_KEYS})
-    assert dict(s.access_keys) == keys
+    assert s.plain_access_keys() == keys
     assert s.access_keys_default is False
 
 
@@ -189,7 +189,7 @@ def test_notify_topics_inline() -> None:
     topics = {"imm-topic": {**HOOK, "secret": "s3cret"}, "*": [HOOK, HOOK]}
     routes = Settings.from_env({"IMM_NOTIFY_TOPICS": json.dumps(topics)}).notify_routes
     assert set(routes.by_key) == {"imm-topic", "*"}
-    assert routes.by_key["imm-topic"][0].secret == "s3cret"
+    assert routes.by_key["imm-topic"][0].secret.get_secret_value() == "s3cret"
     assert [d.name for d in routes.by_key["*"]] == ["*#1", "*#2"]
 
 
@@ -274,3 +274,37 @@ def test_quarantine_settings_refused(env: dict[str, str], fragment: str) -> None
     with pytest.raises(SettingsError) as err:
         Settings.from_env(env)
     assert fragment in str(err.value)
+
+
+def test_settings_built_in_code_read_no_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMM_API_PORT", "9999")
+    assert Settings().api_port == 8080
+    assert Settings(api_port=9000).api_port == 9000
+
+
+def test_secrets_are_not_shown() -> None:
+    env = {
+        "IMM_ACCESS_KEY_ID": "ak",
+        "IMM_ACCESS_KEY_SECRET": "key-secret",
+        "IMM_REDIS_SENTINEL_PASSWORD": "sentinel-secret",
+        "IMM_METRICS_TOKEN": "token-secret",
+        "IMM_FLOWER_BASIC_AUTH": "ops:flower-secret",
+        "IMM_NOTIFY_TOPICS": json.dumps({"t": {**HOOK, "secret": "hook-secret"}}),
+    }
+    shown = repr(Settings.from_env(env))
+    for value in ("key-secret", "sentinel-secret", "token-secret", "flower-secret", "hook-secret"):
+        assert value not in shown
+
+
+def test_sections_read_their_secrets_from_the_same_variables() -> None:
+    topics = {"t": {**HOOK, "secret_env": "HOOK_SECRET"}}
+    env = {"IMM_NOTIFY_TOPICS": json.dumps(topics), "HOOK_SECRET": "from-env"}
+    (dest,) = Settings.from_env(env).notify_routes.by_key["t"]
+    assert dest.secret.get_secret_value() == "from-env"
+    with pytest.raises(SettingsError, match="notification topics: t: 'secret_env' names"):
+        Settings.from_env({"IMM_NOTIFY_TOPICS": json.dumps(topics)})
+
+
+def test_errors_name_the_variable_when_built_in_code() -> None:
+    with pytest.raises(SettingsError, match=r"IMM_API_PORT=70000 is outside 0\.\.65535"):
+        Settings(api_port=70000)

@@ -33,7 +33,7 @@ def test_the_brief_example() -> None:
     assert config.backend_for("media-in") == "aliyun"
     assert config.backend_for("minio-bkt") == "minio"
     assert config.backend_for("other") == "disk"
-    assert config.backends["aliyun"].options["access_key_secret"] == "sk"
+    assert config.backends["aliyun"].secret("access_key_secret") == "sk"
     assert "sk" not in repr(config.backends["aliyun"])
     assert config.describe() == (
         "media-in -> aliyun (oss), minio-bkt -> minio (s3), * -> disk (local)"
@@ -56,7 +56,7 @@ def test_secrets_from_the_environment() -> None:
     spec = {**OSS, "access_key_secret_env": "MY_SECRET"}
     del spec["access_key_secret"]
     config = parse_storage_config({"backends": {"a": spec}}, {"MY_SECRET": "from-env"})
-    assert config.backends["a"].options["access_key_secret"] == "from-env"
+    assert config.backends["a"].secret("access_key_secret") == "from-env"
 
 
 def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
@@ -77,7 +77,7 @@ BAD = [
                  id="v4-needs-region"),
     pytest.param({"backends": {"a": {**_without(OSS, "access_key_secret"),
                                      "access_key_secret_env": "NOPE"}}}, {},
-                 "'NOPE', which is not set", id="env-secret-unset"),
+                 "names NOPE, which is not set", id="env-secret-unset"),
     pytest.param({"backends": {"a": {**OSS, "access_key_secret_env": "X"}}}, {"X": "y"},
                  "not both", id="secret-and-env"),
     pytest.param({"backends": {"a": {**OSS, "part_size": 1024}}}, {}, "part_size=1024",

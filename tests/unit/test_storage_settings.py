@@ -43,7 +43,7 @@ def test_inline_and_file_give_the_same(tmp_path: Path) -> None:
     from_file = Settings.from_env({**env, "IMM_STORAGE_CONFIG": str(path)})
     assert inline.storage == from_file.storage
     assert inline.storage.backend_for("media-in") == "aliyun"
-    assert inline.storage.backends["aliyun"].options["access_key_secret"] == "s3cret"
+    assert inline.storage.backends["aliyun"].secret("access_key_secret") == "s3cret"
     store = open_store(inline)
     assert isinstance(store, RoutingStore)
     disk = store.backend("other-bucket")

@@ -49,7 +49,9 @@ class MnsSender(ConnectedSender[Any]):
     def connect(self, dest: Destination) -> Any:
         opts = dest.options
         assert isinstance(opts, MnsOptions)
-        account = Account(opts.endpoint, opts.access_key_id, opts.access_key_secret)
+        account = Account(
+            opts.endpoint, opts.access_key_id, opts.access_key_secret.get_secret_value()
+        )
         http = account.mns_client.http
         http.set_connection_timeout(dest.timeout_s)  # http: rebuilds the connection with it
         http.conn.timeout = dest.timeout_s  # https: the SDK sets none

@@ -45,7 +45,7 @@ def _connect(dest: Destination, opts: MqttOptions) -> mqtt.Client:
     )
     client.reconnect_delay_set(1, 30)
     if opts.username:
-        client.username_pw_set(opts.username, opts.password or None)
+        client.username_pw_set(opts.username, opts.password.get_secret_value() or None)
     if opts.tls:
         client.tls_set(ca_certs=opts.ca_file or None)
     connected = threading.Event()

@@ -35,7 +35,7 @@ class RocketMqSender(ConnectedSender[Any]):
         assert isinstance(opts, RocketMqOptions)
         config = ClientConfiguration(
             opts.endpoints,
-            Credentials(opts.access_key, opts.secret_key),
+            Credentials(opts.access_key, opts.secret_key.get_secret_value()),
             namespace=opts.namespace,
             request_timeout=dest.timeout_s,
         )

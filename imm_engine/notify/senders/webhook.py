@@ -50,8 +50,9 @@ def headers_for(
         "X-Imm-Delivery-Attempt": str(attempt),
         "X-Imm-Timestamp": timestamp,
     }
-    if dest.secret:
-        headers["X-Imm-Signature"] = signature(dest.secret, timestamp, body)
+    secret = dest.secret.get_secret_value()
+    if secret:
+        headers["X-Imm-Signature"] = signature(secret, timestamp, body)
     return headers
 
 
