@@ -232,7 +232,9 @@ class Converter:
             # The bridge can report the loss before the dead process can be reaped: a lost
             # bridge is a crash even if soffice still looks alive for a moment.
             if outcome == "crash":
-                signo = self.office.exit_signal()
+                # The signal is known once the process is reaped: the sandbox's init reports
+                # it a moment after the bridge saw the pipe close (longer on a loaded machine).
+                signo = self.office.exit_signal() if self._died(within_s=3.0) else None
                 self.restart("it died during a conversion", "crash")
                 if signo in KILLED_FROM_OUTSIDE:
                     raise TaskFailure(
