@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import random
+from imm_engine.backoff import Uniform, exponential
 
 
-def next_delay(failures: int, max_delay_s: float, rng: random.Random | None = None) -> float:
+def next_delay(failures: int, max_delay_s: float, rng: Uniform | None = None) -> float:
     """Seconds before the next attempt after `failures` failed ones: 1, 2, 4, ... capped,
     with +-20% jitter so that retries to one receiver do not arrive in lockstep."""
-    base = min(max_delay_s, 2.0 ** max(0, failures - 1))
-    jitter = (rng or random).uniform(0.8, 1.2)
-    return min(max_delay_s, base * jitter)
+    return exponential(failures, first_s=1.0, cap_s=max_delay_s, jitter=0.2, rng=rng)

@@ -1,4 +1,4 @@
-"""Delivery retry delays (imm_engine/notify/backoff.py)."""
+"""The retry curve (imm_engine/backoff.py) and delivery delays (imm_engine/notify/backoff.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from imm_engine.backoff import exponential
 from imm_engine.notify.backoff import next_delay
 
 
@@ -37,7 +38,7 @@ BASES = [
 @pytest.mark.parametrize(("failures", "cap", "base"), BASES)
 def test_delay_without_jitter(failures: int, cap: float, base: float) -> None:
     rng = FixedJitter(0.5)  # uniform(0.8, 1.2) -> 1.0
-    assert next_delay(failures, cap, rng) == pytest.approx(base)  # type: ignore[arg-type]
+    assert next_delay(failures, cap, rng) == pytest.approx(base)
     assert rng.calls == [(0.8, 1.2)]
 
 
@@ -51,7 +52,7 @@ def test_delay_without_jitter(failures: int, cap: float, base: float) -> None:
     ],
 )
 def test_jitter_bounds(failures: int, cap: float, where: float, expected: float) -> None:
-    assert next_delay(failures, cap, FixedJitter(where)) == pytest.approx(expected)  # type: ignore[arg-type]
+    assert next_delay(failures, cap, FixedJitter(where)) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("failures", [1, 2, 5, 12])
@@ -65,6 +66,26 @@ def test_seeded_rng_stays_within_20_percent(failures: int) -> None:
 
 def test_delays_grow() -> None:
     rng = FixedJitter(0.5)
-    delays = [next_delay(n, 300.0, rng) for n in range(1, 8)]  # type: ignore[arg-type]
+    delays = [next_delay(n, 300.0, rng) for n in range(1, 8)]
     assert delays == sorted(delays)
     assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+
+
+@pytest.mark.parametrize(
+    ("failures", "first", "cap", "expected"),
+    [
+        pytest.param(-3, 0.5, 5.0, 0.5, id="no-failure-yet-is-the-first-wait"),
+        pytest.param(1, 0.5, 5.0, 0.5, id="first"),
+        pytest.param(4, 0.5, 5.0, 4.0, id="doubles"),
+        pytest.param(5, 0.5, 5.0, 5.0, id="capped"),
+        pytest.param(10**6, 1.0, 16.0, 16.0, id="huge-attempt-does-not-overflow"),
+    ],
+)
+def test_exponential_curve(failures: int, first: float, cap: float, expected: float) -> None:
+    assert exponential(failures, first_s=first, cap_s=cap) == expected
+
+
+def test_no_jitter_draws_nothing() -> None:
+    rng = FixedJitter(1.0)
+    assert exponential(3, first_s=1.0, cap_s=300.0, rng=rng) == 4.0
+    assert rng.calls == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -65,6 +66,17 @@ def test_gives_up_at_the_deadline() -> None:
         until_reachable("t", call, give_up_after_s=20, sleep=clock.sleep, clock=lambda: clock.now)
     assert clock.now <= 20
     assert sum(clock.sleeps) == clock.now
+
+
+def test_the_outage_is_logged_first_and_every_tenth(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    _, call = flaky(25, redis.exceptions.ConnectionError("refused"))
+    with caplog.at_level(logging.WARNING, logger="imm_engine.worker"):
+        until_reachable("t", call, give_up_after_s=600, sleep=clock.sleep, clock=lambda: clock.now)
+    assert len(clock.sleeps) == 25
+    assert [r.getMessage() for r in caplog.records] == [
+        "t: Redis unreachable (refused); retrying until it is back"
+    ] * 3  # failures 1, 10 and 20
 
 
 def test_other_errors_are_not_retried() -> None:

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import redis
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from imm_engine.backoff import exponential
 
 log = logging.getLogger("imm_engine.worker")
 
@@ -32,7 +35,7 @@ UNREACHABLE: tuple[type[Exception], ...] = (
 
 def pause(attempt: int, longest_s: float = 5.0) -> float:
     """Seconds to wait before the next try (0.5, 1, 2, 4, 5, 5, ...)."""
-    return float(min(longest_s, 0.5 * 2 ** max(0, attempt - 1)))
+    return exponential(attempt, first_s=0.5, cap_s=longest_s)
 
 
 def until_reachable(
@@ -43,20 +46,28 @@ def until_reachable(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """`call()`, repeated while Redis is unreachable, for at most `give_up_after_s`."""
+    """`call()`, repeated while Redis is unreachable, for at most `give_up_after_s`: the
+    last error is raised when the next pause would end past that. Other errors are raised
+    at once. The outage is logged on the first failure and every tenth after it."""
     deadline = clock() + give_up_after_s
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except UNREACHABLE as exc:
-            attempt += 1
-            wait = pause(attempt)
-            if clock() + wait > deadline:
-                raise
-            if attempt == 1 or attempt % 10 == 0:
-                log.warning("%s: Redis unreachable (%s); retrying until it is back", what, exc)
-            sleep(wait)
+
+    def past_deadline(state: RetryCallState) -> bool:
+        return clock() + pause(state.attempt_number) > deadline
+
+    def report(state: RetryCallState) -> None:
+        if state.attempt_number == 1 or state.attempt_number % 10 == 0:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("%s: Redis unreachable (%s); retrying until it is back", what, exc)
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(UNREACHABLE),
+        wait=lambda state: pause(state.attempt_number),
+        stop=past_deadline,
+        before_sleep=report,
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(call)
 
 
 def best_effort(what: str, call: Callable[[], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from imm_engine.backoff import exponential
 from imm_engine.errors import TaskFailure
 
 #: Runs of one task at most, counting the first, besides runs lost to infrastructure.
@@ -32,4 +33,5 @@ def retry_delay(failure: TaskFailure, attempt: int, infrastructure_faults: int =
     counted = attempt - min(infrastructure_faults, INFRASTRUCTURE_BUDGET)
     if not failure.retryable or counted >= runs:
         return None
-    return float(min(2**counted, 16)) if counted > 0 else 1.0
+    # 1 s after a run that was not counted, then 2 s, 4 s, ... at most 16 s
+    return exponential(counted + 1, first_s=1.0, cap_s=16.0)
