@@ -2,6 +2,9 @@
 
 `ApiError` is what the HTTP API answers with (IMM's `Code`/`Message` and an HTTP status).
 `TaskFailure` is how a task ends `Failed`: a bounded `Code` and a human `Message`.
+`InvalidValue` is what a pure parser (URIs, templates, pages, packing rules) refuses a value with:
+not an answer, so that the worker and the CLI use the parsers without HTTP types; the API
+turns it into the `InvalidArgument` answer at its edge (imm_engine/api/params.py).
 """
 
 from __future__ import annotations
@@ -17,20 +20,43 @@ class ImmError(Exception):
     """Root of every error raised on purpose by imm-engine."""
 
 
+def _shown(message: str, max_message: int = MAX_MESSAGE) -> str:
+    return _UNPRINTABLE.sub("?", message)[:max_message]
+
+
 class ApiError(ImmError):
     def __init__(
         self, code: str, message: str, status: int = 400, *, max_message: int = MAX_MESSAGE
     ) -> None:
-        message = _UNPRINTABLE.sub("?", message)[:max_message]
+        message = _shown(message, max_message)
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
 
 
+def _invalid_message(name: str, why: str) -> str:
+    return f"The parameter {name} is invalid: {why}"
+
+
+class InvalidValue(ImmError):
+    """A value a pure parser refuses: `field` names it (`Pages`, `TargetURI`, `--pages`),
+    `reason` says what is wrong. `code` and `message` are those of the `InvalidArgument` error
+    the API answers with (`invalid(field, reason)`), so a worker fails a task in the same words
+    and the CLI shows them."""
+
+    code = "InvalidArgument"
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        self.message = _shown(_invalid_message(field, reason))
+        super().__init__(f"{self.code}: {self.message}")
+
+
 def invalid(name: str, why: str) -> ApiError:
     """The parameter `name` has a value we refuse; `why` says what is wrong with it."""
-    return ApiError("InvalidArgument", f"The parameter {name} is invalid: {why}")
+    return ApiError("InvalidArgument", _invalid_message(name, why))
 
 
 def missing(name: str) -> ApiError:

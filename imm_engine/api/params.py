@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from imm_engine.errors import ApiError, invalid, missing
+from imm_engine.errors import ApiError, InvalidValue, invalid, missing
 
 #: Parameters of the signature schemes: never business parameters.
 SIGNATURE_PARAMS = frozenset(
@@ -31,6 +31,13 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
+
+
+def refusal(err: InvalidValue) -> ApiError:
+    """A value a pure parser refused (URIs, templates, pages, packing rules) as the client is
+    answered. Only the API's edge calls it: app.py, and legacy2017's handlers before they
+    rename errors as 2017's; the worker and the CLI use the InvalidValue itself."""
+    return invalid(err.field, err.reason)
 
 
 class Params:

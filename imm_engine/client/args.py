@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from imm_engine.errors import ApiError
+from imm_engine.errors import ApiError, InvalidValue
 from imm_engine.state.query import parse_time
 from imm_engine.tasktypes.office import pages
 
@@ -65,7 +65,7 @@ def check_pages(text: str) -> str:
     passed as `Pages`."""
     try:
         pages.parse_pages(text, "--pages")
-    except ApiError as exc:
+    except InvalidValue as exc:
         raise UsageError(exc.message) from None
     return text.replace(" ", "")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imm_engine.client.args import UsageError
-from imm_engine.errors import ApiError
+from imm_engine.errors import InvalidValue
 from imm_engine.storage.base import ObjectStore
 from imm_engine.targets.uris import parse_object
 
@@ -42,7 +42,7 @@ def collect(arguments: list[str], recursive: bool) -> list[Input]:
         if arg.startswith("oss://"):
             try:
                 parse_object(arg, "source")
-            except ApiError as exc:
+            except InvalidValue as exc:
                 raise UsageError(f"{arg}: {exc.message}") from None
             found.append(Input(arg, None, arg))
             continue

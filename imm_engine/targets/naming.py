@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from imm_engine.errors import ApiError, TaskFailure
+from imm_engine.errors import InvalidValue, TaskFailure
 from imm_engine.targets import templates, uris
 
 PREFIX_PAGE = "{index}.{autoext}"
@@ -90,8 +90,8 @@ class Namer:
         }
         try:
             return templates.render_uri(self.template, values, self.tags, "TargetURI")
-        except ApiError as err:
-            raise TaskFailure("InvalidArgument", err.message) from err
+        except InvalidValue as err:
+            raise TaskFailure(err.code, err.message) from err
 
 
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")

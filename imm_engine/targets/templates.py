@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from imm_engine.errors import invalid
+from imm_engine.errors import InvalidValue
 from imm_engine.targets import uris
 
 #: Variables every IMM operation offers, computed from the source object and the task.
@@ -72,7 +72,7 @@ def tag_text(value: Any) -> str:
 def parse(text: str, name: str = "TargetURI") -> Template:
     """Split `text` into literal parts and fields; refuse anything but plain fields."""
     if len(text) > MAX_TEMPLATE_LENGTH:
-        raise invalid(name, f"it is longer than {MAX_TEMPLATE_LENGTH} characters")
+        raise InvalidValue(name, f"it is longer than {MAX_TEMPLATE_LENGTH} characters")
     parts: list[str | Field] = []
     literal: list[str] = []
     i, n = 0, len(text)
@@ -87,7 +87,7 @@ def parse(text: str, name: str = "TargetURI") -> Template:
         elif ch == "{":
             end = text.find("}", i + 1)
             if end < 0:
-                raise invalid(name, f"the '{{' at position {i} is never closed")
+                raise InvalidValue(name, f"the '{{' at position {i} is never closed")
             field = text[i + 1 : end]
             _check_field(field, name)
             if literal:
@@ -96,7 +96,9 @@ def parse(text: str, name: str = "TargetURI") -> Template:
             parts.append(Field(field))
             i = end + 1
         elif ch == "}":
-            raise invalid(name, f"single '}}' at position {i}; write '}}}}' for a literal brace")
+            raise InvalidValue(
+                name, f"single '}}' at position {i}; write '}}}}' for a literal brace"
+            )
         else:
             literal.append(ch)
             i += 1
@@ -109,10 +111,10 @@ def _check_field(field: str, name: str) -> None:
     if field.startswith("tags."):
         key = field[5:]
         if not key or "{" in key:
-            raise invalid(name, f"'{{{field}}}' names no tag")
+            raise InvalidValue(name, f"'{{{field}}}' names no tag")
         return
     if not field.isidentifier():
-        raise invalid(
+        raise InvalidValue(
             name,
             f"'{{{field}}}' is not a template variable; only plain names such as {{barename}} "
             "and {tags.<key>} are allowed",
@@ -123,14 +125,14 @@ def check(template: Template, allowed: frozenset[str], tags: Mapping[str, Any], 
     """Refuse variables the operation does not offer and tags the request does not carry."""
     unknown = sorted(template.variables - allowed)
     if unknown:
-        raise invalid(
+        raise InvalidValue(
             name,
             f"unknown template variable(s) {', '.join('{' + u + '}' for u in unknown)}; "
             f"known: {', '.join(sorted(allowed))}",
         )
     absent = sorted(template.tags - set(tags))
     if absent:
-        raise invalid(
+        raise InvalidValue(
             name,
             f"template uses {', '.join('{tags.' + t + '}' for t in absent)} "
             "but Tags has no such key",

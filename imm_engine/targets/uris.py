@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from imm_engine.errors import invalid
+from imm_engine.errors import InvalidValue
 
 SCHEME = "oss://"
 MAX_KEY_BYTES = 1023
@@ -88,16 +88,16 @@ def key_problem(key: str, *, allow_empty: bool = False) -> str | None:
 
 def _split(value: str, name: str) -> tuple[str, str]:
     if not isinstance(value, str) or not value:
-        raise invalid(name, "it is empty")
+        raise InvalidValue(name, "it is empty")
     if not value.startswith(SCHEME):
-        raise invalid(name, f"'{_show(value)}' must have the form oss://bucket/object")
+        raise InvalidValue(name, f"'{_show(value)}' must have the form oss://bucket/object")
     rest = value[len(SCHEME) :]
     bucket, slash, key = rest.partition("/")
     if not slash:
-        raise invalid(name, f"'{_show(value)}' must have the form oss://bucket/object")
+        raise InvalidValue(name, f"'{_show(value)}' must have the form oss://bucket/object")
     problem = bucket_problem(bucket)
     if problem:
-        raise invalid(name, problem)
+        raise InvalidValue(name, problem)
     return bucket, key
 
 
@@ -108,7 +108,7 @@ def parse_object(value: str, name: str) -> OssUri:
     if problem is None and key.endswith("/"):
         problem = "it names a directory; give the full object path including its extension"
     if problem:
-        raise invalid(name, problem)
+        raise InvalidValue(name, problem)
     return OssUri(bucket, key)
 
 
@@ -117,11 +117,11 @@ def parse_prefix(value: str, name: str) -> OssUri:
     bucket, key = _split(value, name)
     problem = key_problem(key, allow_empty=True)
     if problem:
-        raise invalid(name, problem)
+        raise InvalidValue(name, problem)
     if key and not key.endswith("/"):
         key += "/"
         if len(key.encode("utf-8")) > MAX_KEY_BYTES:  # the added slash must fit too
-            raise invalid(name, f"the object key is longer than {MAX_KEY_BYTES} bytes")
+            raise InvalidValue(name, f"the object key is longer than {MAX_KEY_BYTES} bytes")
     return OssUri(bucket, key)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from imm_engine.api.params import Params
-from imm_engine.errors import invalid, missing
+from imm_engine.errors import InvalidValue, invalid, missing
 from imm_engine.targets import uris
 
 ROTATIONS = (0, 90, 180, 270)
@@ -25,7 +25,7 @@ def check_keys(item: dict[str, Any], allowed: Iterable[str], where: str) -> None
     (`[]`, `{}`, null: what SDKs send for unset lists) count as absent."""
     unknown = sorted(k for k in set(item) - set(allowed) if item[k] not in (None, [], {}, ""))
     if unknown:
-        raise invalid(where, f"unknown or unsupported field(s) {', '.join(unknown)}")
+        raise InvalidValue(where, f"unknown or unsupported field(s) {', '.join(unknown)}")
 
 
 def number(

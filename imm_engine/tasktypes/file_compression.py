@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imm_engine.api.params import Params
-from imm_engine.errors import invalid
+from imm_engine.errors import InvalidValue, invalid
 from imm_engine.targets import uris
 from imm_engine.tasktypes.base import require_one
 from imm_engine.tasktypes.common import check_keys, target_object
@@ -75,23 +75,23 @@ def parse_job(params: Params, tags: dict[str, Any]) -> FileCompressionJob:
 def parse_rules(items: Any, name: str, max_rules: int) -> list[Rule]:
     """Validate packing rules (`Sources` or a manifest)."""
     if not isinstance(items, list):
-        raise invalid(name, "it must be a JSON array of rules")
+        raise InvalidValue(name, "it must be a JSON array of rules")
     if not items:
-        raise invalid(name, "it lists no sources")
+        raise InvalidValue(name, "it lists no sources")
     if len(items) > max_rules:
-        raise invalid(name, f"it has {len(items)} rules; at most {max_rules} are allowed")
+        raise InvalidValue(name, f"it has {len(items)} rules; at most {max_rules} are allowed")
     rules = []
     for i, item in enumerate(items):
         where = f"{name}[{i}]"
         if not isinstance(item, dict):
-            raise invalid(where, 'each rule must be an object like {"URI": "oss://..."}')
+            raise InvalidValue(where, 'each rule must be an object like {"URI": "oss://..."}')
         check_keys(item, ("URI", "Alias", "Mode"), where)
         mode = item.get("Mode") or "prefix"
         if mode not in MODES:
-            raise invalid(where, f"Mode '{mode}' is not one of {', '.join(MODES)}")
+            raise InvalidValue(where, f"Mode '{mode}' is not one of {', '.join(MODES)}")
         uri = item.get("URI")
         if not isinstance(uri, str):
-            raise invalid(where, "URI is missing")
+            raise InvalidValue(where, "URI is missing")
         parsed = (
             uris.parse_object(uri, f"{where}.URI")
             if mode == "fullname"
@@ -99,7 +99,7 @@ def parse_rules(items: Any, name: str, max_rules: int) -> list[Rule]:
         )
         alias = item.get("Alias") or ""
         if not isinstance(alias, str):
-            raise invalid(where, "Alias must be a string")
+            raise InvalidValue(where, "Alias must be a string")
         if alias:
             _check_alias(alias, f"{where}.Alias")
         rules.append(Rule(parsed.bucket, parsed.key, mode, alias))
@@ -117,12 +117,12 @@ def _parse_prefix(value: str, name: str) -> uris.OssUri:
 
 def _check_alias(alias: str, name: str) -> None:
     if not alias.startswith("/"):
-        raise invalid(name, "it must start with '/', e.g. /new-dir/ or /new-name.doc")
+        raise InvalidValue(name, "it must start with '/', e.g. /new-dir/ or /new-name.doc")
     if "\\" in alias or any(ord(c) < 32 for c in alias):
-        raise invalid(name, "it must not contain backslashes or control characters")
+        raise InvalidValue(name, "it must not contain backslashes or control characters")
     segments = alias.strip("/").split("/")
     if alias != "/" and any(seg in ("", ".", "..") for seg in segments):
-        raise invalid(name, "it must not contain empty, '.' or '..' path segments")
+        raise InvalidValue(name, "it must not contain empty, '.' or '..' path segments")
 
 
 def entry_name(rule: Rule, key: str) -> str:

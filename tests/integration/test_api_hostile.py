@@ -297,6 +297,46 @@ def test_hostile_parameters_are_refused(
     assert api.tasks() == before
 
 
+#: Values the pure parsers (URIs, templates, pages, packing rules) refuse with InvalidValue,
+#: and the whole answer a client sees: the API maps them to the same InvalidArgument (and, for
+#: 2017 requests, the same InvalidParameter.<name>) it answered before the parsers stopped
+#: raising HTTP errors. The messages are the ones the API answered then, byte for byte.
+PARSER_REFUSALS = [
+    pytest.param("CreateOfficeConversionTask", "2020-09-30", params(SourceURI="http://x/a.docx"),
+                 "InvalidArgument", "The parameter SourceURI is invalid: 'http://x/a.docx' must "
+                 "have the form oss://bucket/object", id="uri"),
+    pytest.param("CreateOfficeConversionTask", "2020-09-30", params(TargetURI="oss://bkt/{index"),
+                 "InvalidArgument", "The parameter TargetURI is invalid: the '{' at position 10 "
+                 "is never closed", id="template"),
+    pytest.param("CreateOfficeConversionTask", "2020-09-30", params(Pages="3-1"),
+                 "InvalidArgument", "The parameter Pages is invalid: range 3-1 ends before it "
+                 "starts", id="pages"),
+    pytest.param("CreateFileCompressionTask", "2020-09-30",
+                 {"ProjectName": "test-project", "TargetURI": "oss://bkt/a.zip",
+                  "Sources": '[{"URI":"oss://bkt/x","Mode":"nope"}]'},
+                 "InvalidArgument", "The parameter Sources[0] is invalid: Mode 'nope' is not one "
+                 "of prefix, fullname", id="packing-rule"),
+    pytest.param("CreateOfficeConversionTask", "2017-09-06",
+                 {"Project": "test-project", "SrcUri": "http://x/a.docx", "TgtType": "png",
+                  "TgtUri": "oss://bkt/out/"},
+                 "InvalidParameter.SrcUri", "The input parameter SrcUri is not valid: "
+                 "'http://x/a.docx' must have the form oss://bucket/object", id="2017-uri"),
+    pytest.param("CreateOfficeConversionTask", "2017-09-06",
+                 {"Project": "test-project", "SrcUri": "oss://bkt/a.docx", "TgtType": "png",
+                  "TgtUri": "oss://bkt/../out/"},
+                 "InvalidParameter.TgtUri", "The input parameter TgtUri is not valid: the object "
+                 "key must not contain '.' or '..' path segments", id="2017-template"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("action", "version", "values", "code", "message"), PARSER_REFUSALS)
+def test_parser_refusals_are_answered_as_before(
+    api: Api, action: str, version: str, values: dict[str, str], code: str, message: str
+) -> None:
+    body = refused(api, api.call(values, action=action, version=version), 400, code)
+    assert body["Message"] == message
+
+
 @pytest.mark.parametrize("changes", ACCEPTED)
 def test_odd_but_valid_parameters_are_accepted_as_given(
     api: Api, changes: dict[str, str | None]

@@ -3,7 +3,8 @@
 Properties, checked with Hypothesis on generated input and with the explicit cases it found
 (the `@example`s and tables are regressions: each was a bug, fixed in the code):
 
-* a parser either returns a value or raises `ApiError` (never another exception);
+* a parser either returns a value or raises `ApiError` or, for the pure ones, `InvalidValue`
+  (answered as `InvalidArgument` by the API: `refusal`), never another exception;
 * an accepted object key has no control characters or unpaired surrogates, no `.`/`..`
   segment, does not start with `/` or `\\`, is at most 1023 UTF-8 bytes, and its bucket
   matches IMM's bucket rule exactly (ASCII, whole string);
@@ -23,8 +24,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from imm_engine.api.params import MAX_JSON_DEPTH, Params
-from imm_engine.errors import ApiError, TaskFailure
+from imm_engine.api.params import MAX_JSON_DEPTH, Params, refusal
+from imm_engine.errors import ApiError, InvalidValue, TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.notify.routes import Routes
 from imm_engine.targets import templates, uris
@@ -61,11 +62,12 @@ def assert_safe(uri: uris.OssUri, *, prefix: bool = False) -> None:
         assert key and not key.endswith("/")
 
 
-def refused(err: ApiError, name: str) -> None:
-    assert err.code == "InvalidArgument" and err.status == 400
-    assert name in err.message
-    assert len(err.message) < 1000
-    assert not has_control(err.message)
+def refused(err: ApiError | InvalidValue, name: str) -> None:
+    answer = refusal(err) if isinstance(err, InvalidValue) else err  # as the API answers it
+    assert answer.code == "InvalidArgument" and answer.status == 400
+    assert name in answer.message
+    assert len(answer.message) < 1000
+    assert not has_control(answer.message)
 
 
 # --- uris --------------------------------------------------------------------------------
@@ -79,7 +81,7 @@ def refused(err: ApiError, name: str) -> None:
 def test_parse_object_accepts_only_safe_keys(text: str) -> None:
     try:
         uri = uris.parse_object(text, "SourceURI")
-    except ApiError as err:
+    except InvalidValue as err:
         refused(err, "SourceURI")
         return
     assert_safe(uri)
@@ -93,7 +95,7 @@ def test_parse_object_accepts_only_safe_keys(text: str) -> None:
 def test_parse_prefix_accepts_only_safe_keys(text: str) -> None:
     try:
         uri = uris.parse_prefix(text, "TargetURIPrefix")
-    except ApiError as err:
+    except InvalidValue as err:
         refused(err, "TargetURIPrefix")
         return
     assert_safe(uri, prefix=True)
@@ -111,7 +113,7 @@ def test_parse_prefix_accepts_only_safe_keys(text: str) -> None:
     ],
 )
 def test_hostile_uris_are_refused(uri: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         uris.parse_object(uri, "SourceURI")
     refused(err.value, "SourceURI")
     assert fragment in err.value.message
@@ -179,7 +181,7 @@ def test_rendered_uri_never_escapes(
         template = templates.parse(text, "TargetURI")
         templates.check(template, templates.OFFICE_VARIABLES, tags, "TargetURI")
         uri = templates.render_uri(template, values, tags, "TargetURI")
-    except ApiError as err:
+    except InvalidValue as err:
         refused(err, "TargetURI")
         return
     assert_safe(uri)
@@ -195,7 +197,7 @@ def test_values_are_inserted_once_as_text(value: str) -> None:
     template = templates.parse("oss://bkt/out/{tags.t}-{index}.png")
     try:
         uri = templates.render_uri(template, {"index": "3"}, {"t": value}, "TargetURI")
-    except ApiError as err:
+    except InvalidValue as err:
         refused(err, "TargetURI")
         return
     assert uri.key == uris.normalise_rendered_key(f"out/{value}-3.png")
@@ -223,7 +225,7 @@ def test_values_are_inserted_once_as_text(value: str) -> None:
     ],
 )
 def test_malformed_templates_are_refused(text: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         template = templates.parse(text, "TargetURI")
         templates.check(template, templates.OFFICE_VARIABLES, {}, "TargetURI")
     refused(err.value, "TargetURI")
@@ -280,7 +282,7 @@ page_text = st.one_of(
 def test_pages_accepts_only_ascii_ranges(text: str) -> None:
     try:
         sel = pages.parse_pages(text)
-    except ApiError as err:
+    except InvalidValue as err:
         refused(err, "Pages")
         return
     assert re.fullmatch(r"[0-9,\- \t\r\n\f\v]+", text), repr(text)
@@ -295,7 +297,7 @@ def test_pages_accepts_only_ascii_ranges(text: str) -> None:
 def test_start_end_pages(start: int | None, end: int | None) -> None:
     try:
         sel = pages.from_start_end(start, end)
-    except ApiError as err:
+    except InvalidValue as err:
         assert err.code == "InvalidArgument"
         return
     ((first, last),) = sel.ranges
@@ -413,8 +415,9 @@ CTX = SubmitContext(Routes(), "reject")
 def test_accepted_submissions_can_be_stored_and_read_back(params: dict[str, str]) -> None:
     try:
         sub = SPEC.submission(Params(params.items()), CTX)
-    except ApiError as err:
-        assert 400 <= err.status < 500 and err.code and err.message
+    except (ApiError, InvalidValue) as err:
+        answer = refusal(err) if isinstance(err, InvalidValue) else err
+        assert 400 <= answer.status < 500 and answer.code and answer.message
         return
     uris.parse_object(sub.job.source, "SourceURI")
     rec = TaskRecord(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from imm_engine.errors import ApiError, TaskFailure
+from imm_engine.errors import InvalidValue, TaskFailure
 from imm_engine.targets import naming
 from imm_engine.targets.naming import Namer
 
@@ -196,7 +196,7 @@ def test_single_output_of_root_level_source() -> None:
     ],
 )  # fmt: skip
 def test_namer_refuses(targets: dict[str, str], name: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         namer(**targets)
     assert err.value.code == "InvalidArgument"
     assert err.value.message.startswith(f"The parameter {name} is invalid: ")

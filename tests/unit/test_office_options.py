@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from imm_engine.api.params import Params
-from imm_engine.errors import ApiError
+from imm_engine.errors import ApiError, InvalidValue
 from imm_engine.tasktypes.office import options as oo
 from imm_engine.tasktypes.office.formats import SOURCE_TYPES, Family
 from imm_engine.tasktypes.office_conversion import OfficeJob, parse_job
@@ -101,8 +101,9 @@ def test_trim_policy(raw: str, ok: bool) -> None:
     ],
 )
 def test_sources_refused(raw: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises((ApiError, InvalidValue)) as err:
         oo.parse_sources(p(Sources=raw))
+    assert isinstance(err.value, ApiError | InvalidValue)
     assert fragment in err.value.message
 
 

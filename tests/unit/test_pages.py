@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from imm_engine.errors import ApiError
+from imm_engine.errors import InvalidValue
 from imm_engine.tasktypes.office import pages
 from imm_engine.tasktypes.office.pages import PageSelection
 
@@ -54,7 +54,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("text", "fragment"), REFUSED)
 def test_parse_pages_refuses(text: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         pages.parse_pages(text)
     assert err.value.code == "InvalidArgument"
     assert err.value.message.startswith("The parameter Pages is invalid: ")
@@ -103,7 +103,7 @@ START_END_REFUSED = [
 
 @pytest.mark.parametrize(("start", "end", "name", "fragment"), START_END_REFUSED)
 def test_from_start_end_refuses(start: int, end: int | None, name: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         pages.from_start_end(start, end)
     assert err.value.code == "InvalidArgument"
     assert err.value.message.startswith(f"The parameter {name} is invalid: ")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from imm_engine.api.params import Params
-from imm_engine.errors import ApiError
+from imm_engine.api.params import Params, refusal
+from imm_engine.errors import ApiError, InvalidValue, invalid
 
 
 def p(**values: str) -> Params:
@@ -275,3 +275,22 @@ def test_get_json_byte_limit() -> None:
         p(Tags='{"a":"' + "x" * 100 + '"}').get_json("Tags", dict, max_bytes=50)
     assert err.value.code == "InvalidArgument"
     assert "longer than 50 bytes" in err.value.message
+
+
+# --- values refused by the pure parsers, as the API answers them ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ("Pages", "range 3-1 ends before it starts"),
+        ("SourceURI", "'a\x00b\x85c\ud800' must have the form oss://bucket/object"),
+        ("TargetURI", "x" * 2000),  # the message is cut at 1000 characters
+    ],
+)
+def test_invalid_value_is_answered_as_invalid_argument(field: str, reason: str) -> None:
+    err = InvalidValue(field, reason)
+    answer, before = refusal(err), invalid(field, reason)
+    assert (answer.code, answer.message, answer.status) == (before.code, before.message, 400)
+    assert (err.code, err.message) == (answer.code, answer.message)  # what a worker fails with
+    assert not isinstance(err, ApiError)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from imm_engine.api.params import Params
-from imm_engine.errors import ApiError
+from imm_engine.api.params import Params, refusal
+from imm_engine.errors import ApiError, InvalidValue
 from imm_engine.tasktypes import (
     BY_ACTION,
     archive_inspection,
@@ -25,9 +25,14 @@ def params(**values: Any) -> Params:
 
 
 def refused(parse: Any, values: dict[str, Any]) -> ApiError:
-    with pytest.raises(ApiError) as err:
+    """The error the API answers with (a value refused by a parser is mapped as it does)."""
+    try:
         parse(params(**values), {})
-    return err.value
+    except InvalidValue as err:
+        return refusal(err)
+    except ApiError as err:
+        return err
+    pytest.fail(f"{values} accepted")
 
 
 IMG = [{"URI": "oss://bkt/a.png"}, {"URI": "oss://bkt/b.jpg", "Rotate": 90}]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from imm_engine.errors import ApiError
+from imm_engine.errors import InvalidValue
 from imm_engine.targets import templates
 from imm_engine.targets.templates import Field, Template
 
@@ -87,7 +87,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("text", "fragment"), REFUSED)
 def test_parse_refuses(text: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         templates.parse(text, "TargetURI")
     assert err.value.code == "InvalidArgument"
     assert err.value.message.startswith("The parameter TargetURI is invalid: ")
@@ -124,7 +124,7 @@ def test_check(text: str, tags: dict[str, Any], fragment: str | None) -> None:
     if fragment is None:
         templates.check(template, templates.OFFICE_VARIABLES, tags, "TargetURI")
         return
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         templates.check(template, templates.OFFICE_VARIABLES, tags, "TargetURI")
     assert err.value.code == "InvalidArgument"
     assert fragment in err.value.message
@@ -132,7 +132,7 @@ def test_check(text: str, tags: dict[str, Any], fragment: str | None) -> None:
 
 def test_office_only_variables_are_unknown_to_other_operations() -> None:
     template = templates.parse("oss://b12/{index}")
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         templates.check(template, templates.PUBLIC_VARIABLES, {}, "TargetURI")
     assert "{index}" in err.value.message
 
@@ -211,7 +211,7 @@ BAD_URIS = [
 
 @pytest.mark.parametrize(("text", "tags", "fragment"), BAD_URIS)
 def test_render_uri_refuses(text: str, tags: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         templates.render_uri(templates.parse(text), VALUES, tags, "TargetURI")
     assert err.value.code == "InvalidArgument"
     assert "TargetURI" in err.value.message

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imm_engine.errors import ApiError
+from imm_engine.api.params import refusal
+from imm_engine.errors import InvalidValue
 from imm_engine.targets import uris
 
 # --- valid object URIs -------------------------------------------------------------------
@@ -79,23 +80,23 @@ INVALID_OBJECTS = [
 
 @pytest.mark.parametrize(("uri", "fragment"), INVALID_OBJECTS)
 def test_parse_object_refuses(uri: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         uris.parse_object(uri, "SourceURI")
     assert err.value.code == "InvalidArgument"
-    assert err.value.status == 400
+    assert refusal(err.value).status == 400  # as the API answers it
     assert err.value.message.startswith("The parameter SourceURI is invalid: ")
     assert fragment in err.value.message
 
 
 def test_refusal_message_hides_control_characters() -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         uris.parse_object("http://x\x00y/z", "SourceURI")
     assert "\x00" not in err.value.message
     assert "x?y" in err.value.message
 
 
 def test_refusal_message_is_bounded() -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         uris.parse_object("x" * 5000, "SourceURI")
     assert len(err.value.message) < 400
 
@@ -132,7 +133,7 @@ INVALID_PREFIXES = [
 
 @pytest.mark.parametrize(("uri", "fragment"), INVALID_PREFIXES)
 def test_parse_prefix_refuses(uri: str, fragment: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidValue) as err:
         uris.parse_prefix(uri, "TargetURIPrefix")
     assert err.value.code == "InvalidArgument"
     assert "TargetURIPrefix" in err.value.message

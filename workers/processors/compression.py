@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from imm_engine.errors import ApiError, TaskFailure
+from imm_engine.errors import InvalidValue, TaskFailure
 from imm_engine.models import TaskRecord
 from imm_engine.storage.base import ObjectInfo, StorageError
 from imm_engine.storage.listing import PrefixLister
@@ -40,7 +40,7 @@ def load_manifest(ctx: TaskContext, uri: uris.OssUri) -> list[Rule]:
         raise TaskFailure("InvalidJSON", f"The manifest {uri} is not valid JSON: {exc}") from exc
     try:
         return parse_rules(items, "SourceManifestURI", MAX_MANIFEST_RULES)
-    except ApiError as exc:
+    except InvalidValue as exc:
         raise TaskFailure(exc.code, exc.message) from exc
 
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from imm_engine.api.params import Params
-from imm_engine.errors import ApiError
+from imm_engine.api.params import Params, refusal
+from imm_engine.errors import ApiError, InvalidValue
 from imm_engine.tasktypes.office_2017 import as_2017
 
 if TYPE_CHECKING:
@@ -56,5 +56,7 @@ def answering_2017(fn: Handler) -> Handler:
             return fn(services, params, req)
         except ApiError as err:
             raise translate_error(err) from err
+        except InvalidValue as err:
+            raise translate_error(refusal(err)) from err
 
     return handler

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from imm_engine.errors import invalid
+from imm_engine.errors import InvalidValue
 
 MAX_PAGE = 1_000_000
 MAX_RANGES = 1000
@@ -42,22 +42,22 @@ ALL = PageSelection(((1, None),))
 def parse_pages(text: str, name: str = "Pages") -> PageSelection:
     items = [p for p in text.split(",")]
     if len(items) > MAX_RANGES:
-        raise invalid(name, f"more than {MAX_RANGES} ranges")
+        raise InvalidValue(name, f"more than {MAX_RANGES} ranges")
     ranges: list[tuple[int, int | None]] = []
     for item in items:
         m = _RANGE.fullmatch(item)
         if not m:
-            raise invalid(name, f"'{item.strip()[:40]}' is not a page or a range such as 2-4")
+            raise InvalidValue(name, f"'{item.strip()[:40]}' is not a page or a range such as 2-4")
         if max(len(g) for g in m.groups("")) > 9:  # int() of thousands of digits is slow
-            raise invalid(name, f"page numbers above {MAX_PAGE} are not supported")
+            raise InvalidValue(name, f"page numbers above {MAX_PAGE} are not supported")
         start = int(m.group(1))
         end = int(m.group(2)) if m.group(2) is not None else start
         if start < 1 or end < 1:
-            raise invalid(name, "page numbers start at 1")
+            raise InvalidValue(name, "page numbers start at 1")
         if start > MAX_PAGE or end > MAX_PAGE:
-            raise invalid(name, f"page numbers above {MAX_PAGE} are not supported")
+            raise InvalidValue(name, f"page numbers above {MAX_PAGE} are not supported")
         if end < start:
-            raise invalid(name, f"range {start}-{end} ends before it starts")
+            raise InvalidValue(name, f"range {start}-{end} ends before it starts")
         ranges.append((start, end))
     ranges.sort()
     return PageSelection(tuple(ranges))
@@ -68,14 +68,14 @@ def from_start_end(start: int | None, end: int | None) -> PageSelection:
     first = 1 if start is None else start
     last = None if end is None or end == -1 else end
     if first < 1:
-        raise invalid("StartPage", "page numbers start at 1")
+        raise InvalidValue("StartPage", "page numbers start at 1")
     if first > MAX_PAGE:
-        raise invalid("StartPage", f"page numbers above {MAX_PAGE} are not supported")
+        raise InvalidValue("StartPage", f"page numbers above {MAX_PAGE} are not supported")
     if last is not None:
         if last < 1:
-            raise invalid("EndPage", "use -1 for the last page, or a page number from 1")
+            raise InvalidValue("EndPage", "use -1 for the last page, or a page number from 1")
         if last < first:
-            raise invalid("EndPage", f"EndPage {last} is before StartPage {first}")
+            raise InvalidValue("EndPage", f"EndPage {last} is before StartPage {first}")
         last = min(last, MAX_PAGE)
     return PageSelection(((first, last),))
 
