@@ -51,23 +51,19 @@ def until_reachable(
     at once. The outage is logged on the first failure and every tenth after it."""
     deadline = clock() + give_up_after_s
 
-    def past_deadline(state: RetryCallState) -> bool:
-        return clock() + pause(state.attempt_number) > deadline
-
     def report(state: RetryCallState) -> None:
         if state.attempt_number == 1 or state.attempt_number % 10 == 0:
             exc = state.outcome.exception() if state.outcome else None
             log.warning("%s: Redis unreachable (%s); retrying until it is back", what, exc)
 
-    retrying = Retrying(
+    return Retrying(
         retry=retry_if_exception_type(UNREACHABLE),
         wait=lambda state: pause(state.attempt_number),
-        stop=past_deadline,
+        stop=lambda state: clock() + pause(state.attempt_number) > deadline,
         before_sleep=report,
         sleep=sleep,
         reraise=True,
-    )
-    return retrying(call)
+    )(call)
 
 
 def best_effort(what: str, call: Callable[[], None]) -> None:
