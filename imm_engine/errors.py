@@ -2,9 +2,10 @@
 
 `ApiError` is what the HTTP API answers with (IMM's `Code`/`Message` and an HTTP status).
 `TaskFailure` is how a task ends `Failed`: a bounded `Code` and a human `Message`.
-`InvalidValue` is what a pure parser (URIs, templates, pages, packing rules) refuses a value with:
-not an answer, so that the worker and the CLI use the parsers without HTTP types; the API
-turns it into the `InvalidArgument` answer at its edge (imm_engine/api/params.py).
+`InvalidValue` is what a pure parser (URIs, templates, pages, packing rules, ListTasks' query)
+refuses a value with: not an answer, so that the worker and the CLI use the parsers without
+HTTP types; the API turns it into the `InvalidArgument` answer at its edge
+(imm_engine/api/params.py `refusal`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from imm_engine.errors import ApiError, InvalidValue
+from imm_engine.errors import InvalidValue
 from imm_engine.state.query import parse_time
 from imm_engine.tasktypes.office import pages
 
@@ -30,7 +30,7 @@ def parse_since(text: str, now: float) -> float:
         return now - float(m.group(1)) * _UNIT_S[m.group(2).lower()]
     try:
         return parse_time(text, "--since")
-    except ApiError:
+    except InvalidValue:
         raise UsageError(
             f"--since {text!r}: give a duration such as 30m, 1h, 2d or an ISO time such as "
             "2024-05-01T10:00:00Z"

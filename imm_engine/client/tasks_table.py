@@ -14,7 +14,7 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
 from imm_engine.client.args import iso_utc, tag_selector
-from imm_engine.errors import ApiError
+from imm_engine.errors import InvalidValue
 from imm_engine.state.query import parse_time
 
 HEADERS = ["TaskId", "Type", "Status", "Progress", "Start", "Duration", "Code", "Source"]
@@ -70,7 +70,7 @@ def _ts(text: Any) -> float | None:
         return None
     try:
         return parse_time(text, "time")
-    except ApiError:
+    except InvalidValue:
         return None
 
 

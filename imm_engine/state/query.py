@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from imm_engine.errors import invalid
+from imm_engine.errors import InvalidValue
 from imm_engine.models import micros
 
 STATUSES = ("Running", "Succeeded", "Failed")
@@ -134,10 +134,12 @@ def tag_text(value: Any) -> str:
 def parse_time(text: Any, name: str) -> float:
     """ISO-8601 (what GetTask returns) to epoch seconds; no offset means UTC."""
     if not isinstance(text, str):
-        raise invalid(name, "times must be ISO-8601 strings such as 2024-01-02T03:04:05Z")
+        raise InvalidValue(name, "times must be ISO-8601 strings such as 2024-01-02T03:04:05Z")
     m = _TIME.match(text.strip())
     if not m:
-        raise invalid(name, f"'{text[:64]}' is not an ISO-8601 time such as 2024-01-02T03:04:05Z")
+        raise InvalidValue(
+            name, f"'{text[:64]}' is not an ISO-8601 time such as 2024-01-02T03:04:05Z"
+        )
     year, mon, day, hour, minute, sec, frac, zone = m.groups()
     tz: timezone = UTC
     if zone and zone not in ("Z", "z"):
@@ -149,7 +151,7 @@ def parse_time(text: Any, name: str) -> float:
             int(year), int(mon), int(day), int(hour), int(minute), int(sec), tzinfo=tz
         )
     except ValueError as exc:
-        raise invalid(name, f"'{text[:64]}' is not a valid time: {exc}") from None
+        raise InvalidValue(name, f"'{text[:64]}' is not a valid time: {exc}") from None
     return moment.timestamp() + (int(frac.ljust(9, "0")) / 1e9 if frac else 0.0)
 
 
@@ -157,16 +159,16 @@ def parse_time_range(value: Any, name: str) -> TimeRange | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise invalid(name, 'it must be a JSON object {"Start": ..., "End": ...}')
+        raise InvalidValue(name, 'it must be a JSON object {"Start": ..., "End": ...}')
     unknown = set(value) - {"Start", "End"}
     if unknown:
-        raise invalid(name, f"unknown field {sorted(unknown)[0]!r}; use Start and End")
+        raise InvalidValue(name, f"unknown field {sorted(unknown)[0]!r}; use Start and End")
     start = value.get("Start")
     end = value.get("End")
     lo = parse_time(start, name) if start not in (None, "") else None
     hi = parse_time(end, name) if end not in (None, "") else None
     if lo is not None and hi is not None and lo > hi:
-        raise invalid(name, "Start is after End")
+        raise InvalidValue(name, "Start is after End")
     return TimeRange(lo, hi)
 
 
@@ -174,14 +176,14 @@ def parse_task_types(value: Any) -> frozenset[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise invalid(
+        raise InvalidValue(
             "TaskTypes", 'it must be a JSON array of task types, e.g. ["OfficeConversion"]'
         )
     if len(value) > MAX_TASK_TYPES:
-        raise invalid("TaskTypes", f"more than {MAX_TASK_TYPES} task types")
+        raise InvalidValue("TaskTypes", f"more than {MAX_TASK_TYPES} task types")
     for name in value:
         if not _TASK_TYPE.match(name):
-            raise invalid("TaskTypes", f"'{name[:64]}' is not a task type name")
+            raise InvalidValue("TaskTypes", f"'{name[:64]}' is not a task type name")
     return frozenset(value) if value else None
 
 
@@ -191,7 +193,7 @@ def parse_status(value: str | None) -> str | None:
     for status in STATUSES:
         if value.lower() == status.lower():
             return status
-    raise invalid("Status", f"'{value[:32]}' is not one of {', '.join(STATUSES)}")
+    raise InvalidValue("Status", f"'{value[:32]}' is not one of {', '.join(STATUSES)}")
 
 
 def parse_sort(value: str | None) -> str:
@@ -200,7 +202,7 @@ def parse_sort(value: str | None) -> str:
     for sort in SORTS:
         if value.lower() == sort.lower():
             return sort
-    raise invalid("Sort", f"'{value[:32]}' is not one of {', '.join(SORTS)}")
+    raise InvalidValue("Sort", f"'{value[:32]}' is not one of {', '.join(SORTS)}")
 
 
 def parse_order(value: str | None) -> str:
@@ -208,7 +210,7 @@ def parse_order(value: str | None) -> str:
         return "asc"
     if value.lower() in ORDERS:
         return value.lower()
-    raise invalid("Order", f"'{value[:32]}' is not asc or desc")
+    raise InvalidValue("Order", f"'{value[:32]}' is not asc or desc")
 
 
 def parse_max_results(value: int | None) -> int:
@@ -280,8 +282,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _bad_selector(text: str, why: str) -> Exception:
-    return invalid("TagSelector", f"{why} in '{text[:128]}' (syntax: key=value,key2!=v,key3,!key4)")
+def _bad_selector(text: str, why: str) -> InvalidValue:
+    return InvalidValue(
+        "TagSelector", f"{why} in '{text[:128]}' (syntax: key=value,key2!=v,key3,!key4)"
+    )
 
 
 # --- NextToken -------------------------------------------------------------------------------
@@ -319,7 +323,7 @@ def decode_token(token: str) -> Cursor:
             raise ValueError(token)
         return Cursor(sort, order, float(score), task_id, digest)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise invalid("NextToken", "it is not a token returned by ListTasks") from None
+        raise InvalidValue("NextToken", "it is not a token returned by ListTasks") from None
 
 
 def build_query(
@@ -352,7 +356,7 @@ def build_query(
     if next_token:
         cursor = decode_token(next_token)
         if (cursor.sort, cursor.order, cursor.digest) != (query.sort, query.order, digest):
-            raise invalid(
+            raise InvalidValue(
                 "NextToken",
                 "it belongs to a listing with another Sort, Order or filter; "
                 "repeat the same parameters with it",

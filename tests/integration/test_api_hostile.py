@@ -297,10 +297,10 @@ def test_hostile_parameters_are_refused(
     assert api.tasks() == before
 
 
-#: Values the pure parsers (URIs, templates, pages, packing rules) refuse with InvalidValue,
-#: and the whole answer a client sees: the API maps them to the same InvalidArgument (and, for
-#: 2017 requests, the same InvalidParameter.<name>) it answered before the parsers stopped
-#: raising HTTP errors. The messages are the ones the API answered then, byte for byte.
+#: Values the pure parsers (URIs, templates, pages, packing rules, ListTasks' query) refuse
+#: with InvalidValue, and the whole answer a client sees: the API maps them to the same
+#: InvalidArgument (and, for 2017 requests, the same InvalidParameter.<name>) it answered
+#: before the parsers stopped raising HTTP errors, byte for byte.
 PARSER_REFUSALS = [
     pytest.param("CreateOfficeConversionTask", "2020-09-30", params(SourceURI="http://x/a.docx"),
                  "InvalidArgument", "The parameter SourceURI is invalid: 'http://x/a.docx' must "
@@ -326,6 +326,14 @@ PARSER_REFUSALS = [
                   "TgtUri": "oss://bkt/../out/"},
                  "InvalidParameter.TgtUri", "The input parameter TgtUri is not valid: the object "
                  "key must not contain '.' or '..' path segments", id="2017-template"),
+    pytest.param("ListTasks", "2020-09-30",
+                 {"ProjectName": "test-project", "TagSelector": "a=1,,b"},
+                 "InvalidArgument", "The parameter TagSelector is invalid: a tag key is expected "
+                 "in 'a=1,,b' (syntax: key=value,key2!=v,key3,!key4)", id="tag-selector"),
+    pytest.param("ListOfficeConversionTask", "2017-09-06",
+                 {"Project": "test-project", "Marker": "garbage!!"},
+                 "InvalidParameter.Marker", "The input parameter Marker is not valid.",
+                 id="2017-marker"),
 ]  # fmt: skip
 
 

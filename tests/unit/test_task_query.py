@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imm_engine.errors import ApiError
+from imm_engine.errors import InvalidValue
 from imm_engine.models import iso_time
 from imm_engine.state.query import (
     Cursor,
@@ -57,7 +57,7 @@ def test_tag_selector_parses(text: str, expected: list[TagCondition]) -> None:
     ["=v", "a=", "a=1,", ",a=1", "a=1 b=2", "a=1,,b=2", '"unterminated=1', "a=1 and", "!", "a!"],
 )
 def test_bad_tag_selectors_are_refused(text: str) -> None:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(InvalidValue) as info:
         parse_tag_selector(text)
     assert info.value.code == "InvalidArgument" and "TagSelector" in info.value.message
 
@@ -112,7 +112,7 @@ def test_times_parse(text: str, expected: float) -> None:
     "value", ["yesterday", "2024-13-01T00:00:00Z", "2024-01-02", 1700000000, "2024-01-02T03:04Z"]
 )
 def test_bad_times_are_refused(value: Any) -> None:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(InvalidValue) as info:
         parse_time(value, "StartTimeRange")
     assert "StartTimeRange" in info.value.message
 
@@ -139,7 +139,7 @@ def test_time_ranges(value: Any, expected: TimeRange | None) -> None:
     ],
 )
 def test_bad_time_ranges_are_refused(value: Any) -> None:
-    with pytest.raises(ApiError):
+    with pytest.raises(InvalidValue):
         parse_time_range(value, "EndTimeRange")
 
 
@@ -205,7 +205,7 @@ def test_values_are_normalised(kwargs: dict[str, Any], attr: str, expected: Any)
     ],
 )
 def test_bad_values_are_refused(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(InvalidValue) as info:
         query(**kwargs)
     assert info.value.code == "InvalidArgument"
 
@@ -227,7 +227,7 @@ def test_token_is_bound_to_sort_order_and_filters() -> None:
         {"sort": "StartTime", "status": "Running"},
         {"sort": "StartTime", "status": "Failed", "tag_selector": "a=1"},
     ):
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(InvalidValue) as info:
             query(next_token=token, **other)
         assert "NextToken" in info.value.message
     # Page size and RequestDefinition may change between pages.

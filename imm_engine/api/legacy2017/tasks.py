@@ -22,7 +22,7 @@ from imm_engine.api.legacy2017.context import Handler, Request2017, answering_20
 from imm_engine.api.params import SIGNATURE_PARAMS, Params
 from imm_engine.api.services import redis_store
 from imm_engine.api.task_lookup import find_task
-from imm_engine.errors import ApiError
+from imm_engine.errors import ApiError, InvalidValue
 from imm_engine.models import TaskRecord, TaskStatus, iso_time
 from imm_engine.state.decode import text
 from imm_engine.tasktypes import notify_2017, office_2017
@@ -162,7 +162,7 @@ def list_tasks(services: Services, params: Params, req: Request2017) -> dict[str
         wanted.append(("NextToken", marker))
     try:
         answer = task_actions.list_tasks(services, Params(wanted), req.request_id)
-    except ApiError as err:
+    except (ApiError, InvalidValue) as err:
         if err.message.startswith("The parameter NextToken"):
             raise ApiError(
                 "InvalidParameter.Marker", "The input parameter Marker is not valid.", 400
