@@ -13,11 +13,11 @@ from imm_engine import ids
 from imm_engine.api import project_actions, task_actions
 from imm_engine.api.delivery_actions import DELIVERY_ACTIONS, delivery_summary
 from imm_engine.api.early_pages import written_pages
-from imm_engine.api.params import Params
+from imm_engine.api.params import Params, refusal
 from imm_engine.api.project_actions import require_project
 from imm_engine.api.services import Handler, Services
 from imm_engine.api.task_lookup import find_task
-from imm_engine.errors import ImmError, service_unavailable
+from imm_engine.errors import ImmError, InvalidValue, service_unavailable
 from imm_engine.models import TaskRecord
 from imm_engine.state.store import NotDurable
 from imm_engine.storage.guarded import check_uris
@@ -105,10 +105,26 @@ def get_task(services: Services, params: Params, request_id: str) -> dict[str, A
     }
 
 
+def answering(handler: Handler) -> Handler:
+    """`handler` with the values the pure parsers refuse (InvalidValue) answered as IMM's
+    InvalidArgument: the API's edge, the one place the 2020 actions do it."""
+
+    def answer(services: Services, params: Params, request_id: str) -> dict[str, Any]:
+        try:
+            return handler(services, params, request_id)
+        except InvalidValue as err:
+            raise refusal(err) from err
+
+    return answer
+
+
 ACTIONS: dict[str, Handler] = {
-    "GetTask": get_task,
-    **{action: create_task(spec) for action, spec in BY_ACTION.items()},
-    **project_actions.ACTIONS,
-    **task_actions.ACTIONS,
-    **DELIVERY_ACTIONS,
+    action: answering(handler)
+    for action, handler in {
+        "GetTask": get_task,
+        **{action: create_task(spec) for action, spec in BY_ACTION.items()},
+        **project_actions.ACTIONS,
+        **task_actions.ACTIONS,
+        **DELIVERY_ACTIONS,
+    }.items()
 }

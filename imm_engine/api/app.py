@@ -18,7 +18,6 @@ from imm_engine import ids
 from imm_engine.api import legacy2017, responses
 from imm_engine.api.actions import ACTIONS
 from imm_engine.api.auth import Authenticator
-from imm_engine.api.params import refusal
 from imm_engine.api.protocol import (
     LEGACY_VERSION,
     METHODS,
@@ -29,7 +28,7 @@ from imm_engine.api.protocol import (
 )
 from imm_engine.api.services import Services
 from imm_engine.broker import TaskQueue
-from imm_engine.errors import ApiError, InvalidValue, service_unavailable
+from imm_engine.errors import ApiError, service_unavailable
 from imm_engine.metrics import labels, registry
 from imm_engine.metrics.api_endpoint import metrics_endpoint
 from imm_engine.mns.app import MnsEndpoint, mns_routes
@@ -148,8 +147,6 @@ class ImmEndpoint:
             raise service_unavailable("the task store has too few replicas") from exc
         except ApiError:
             raise
-        except InvalidValue as err:
-            raise refusal(err) from err
         except Exception as exc:
             log.exception("request %s failed", request_id)
             raise _internal_error() from exc

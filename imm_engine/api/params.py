@@ -35,8 +35,9 @@ _FALSE = {"false", "0", "no"}
 
 def refusal(err: InvalidValue) -> ApiError:
     """A value a pure parser refused (URIs, templates, pages, packing rules, ListTasks' query)
-    as the client is answered. Only the API's edge calls it: app.py, and legacy2017's handlers
-    before they rename errors as 2017's; the worker and the CLI use the InvalidValue itself."""
+    as the client is answered. Only the API's edge calls it: the actions' table (actions.py
+    `answering`), and legacy2017's handlers before they rename errors as 2017's; the worker
+    and the CLI use the InvalidValue itself."""
     return invalid(err.field, err.reason)
 
 
