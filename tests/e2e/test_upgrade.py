@@ -1,6 +1,7 @@
 """An upgrade loses nothing: Redis state written by an earlier release (captured in
 tests/fixtures/format_v1/state.json by its capture.py) is loaded under a fresh prefix, and
-this release's `imm-engine up` takes over: the queued tasks run and notify once, the event
+this release's `imm-engine up` takes over: the queued task runs and notifies once, the task
+an old worker was running when the deploy stopped it runs again and notifies once, the event
 left in the outbox is delivered once, and GetTask/ListTasks show every task."""
 
 from __future__ import annotations
@@ -71,6 +72,26 @@ def load(client: redis.Redis, prefix: str, delta: float) -> None:
     pipe.execute()
 
 
+def running_in_an_old_worker(client: redis.Redis, prefix: str, task_id: str) -> None:
+    """Turn a queued task of the capture into one an old worker had taken and was running
+    when the deploy stopped it: its message moves from the queue to kombu's unacknowledged
+    set (delivered long ago, past any visibility timeout), and its record counts the run."""
+    celery = f"{prefix}:celery:"
+    for queue in client.scan_iter(f"{celery}{prefix}.*"):
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            if message["headers"]["id"] != task_id:
+                continue
+            client.lrem(queue, 1, raw)
+            tag = message["properties"]["delivery_tag"]
+            routing_key = message["properties"]["delivery_info"]["routing_key"]
+            client.hset(f"{celery}unacked", tag, json.dumps([message, "", routing_key]))
+            client.zadd(f"{celery}unacked_index", {tag: 1.0})
+            client.hset(f"{prefix}:task:{task_id}", mapping={"attempts": "1", "progress": "40"})
+            return
+    raise AssertionError(f"{task_id} is not queued in the capture")
+
+
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     r = Receiver().start()
@@ -83,7 +104,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Ite
     need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
     prefix = f"immtest{uuid.uuid4().hex[:8]}"
     captured_at = calendar.timegm(time.strptime(CAPTURED["captured_at"], "%Y-%m-%dT%H:%M:%SZ"))
-    load(redis.Redis.from_url(REDIS_URL), prefix, time.time() - captured_at)
+    client = redis.Redis.from_url(REDIS_URL)
+    load(client, prefix, time.time() - captured_at)
+    running_in_an_old_worker(client, prefix, CAPTURED["tasks"]["queued_zip"])
     topic = {"type": "webhook", "url": receiver.url, "allow_private": True}
     svc = Service(
         tmp_path_factory.mktemp("upgrade"),
@@ -107,7 +130,7 @@ def task(service: Service, key: str) -> Any:
     ).body  # fmt: skip
 
 
-def test_queued_tasks_run_and_notify_once(service: Service, receiver: Receiver) -> None:
+def test_queued_and_running_tasks_run_and_notify_once(service: Service, receiver: Receiver) -> None:
     office = receiver.wait_for(CAPTURED["tasks"]["queued_office"]).content
     assert (office["Status"], office["Code"]) == ("Succeeded", "")
     bucket = service.storage / CAPTURED["bucket"]
@@ -123,6 +146,11 @@ def test_queued_tasks_run_and_notify_once(service: Service, receiver: Receiver) 
         assert zf.read(name) == (CORPUS / "simple.docx").read_bytes()
     assert task(service, "queued_office").status == "Succeeded"
     assert task(service, "queued_office").user_data == "queued-office"
+    # The run the deploy stopped counts; the one that finished it is the second.
+    record = redis.Redis.from_url(REDIS_URL).hgetall(
+        f"{service.env['IMM_KEY_PREFIX']}:task:{CAPTURED['tasks']['queued_zip']}"
+    )
+    assert record[b"attempts"] == b"2" and record[b"status"] == b"Succeeded"
 
 
 def test_the_event_left_in_the_outbox_is_delivered_once(
