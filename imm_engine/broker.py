@@ -35,6 +35,29 @@ def is_redis_broker(settings: Settings) -> bool:
     return broker_url(settings).startswith(("redis", "sentinel"))
 
 
+#: Bounds on every broker connection (kombu's Redis and Sentinel transports; kombu's defaults
+#: are no bounds). A Redis that disappears without closing its connections (its host or the
+#: network lost; in the fault tests a SIGSTOPped master while the Sentinels promote a replica)
+#: otherwise left each worker's event loop blocked for good in a synchronous command on the
+#: old connection: the restore sweep taking its lock, a task event, an ack. Nothing else runs
+#: in that loop (not kombu's own BRPOP health check), so the workers stopped consuming and the
+#: API's publish hung (docs/architecture.md, "Redis on Sentinel"). With a timeout the command
+#: fails, Celery reconnects, and on Sentinel the new connection goes to the new master.
+DEAD_PEER_OPTIONS: dict[str, int] = {
+    # Above any reply time of kombu's commands (BRPOP is answered within brpop_timeout, 1 s,
+    # and read only once readable); below the API's answer times.
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    # A BRPOP or subscription left without a reply is dropped after 1 + 10 s (25 s by default),
+    # and a connection idle that long is PINGed before it is used again.
+    "health_check_interval": 10,
+    # The restore sweep's lock expires in 30 s, not kombu's 300: a master killed while a
+    # worker held it leaves it on the promoted replica, and no sweep runs until it expires
+    # (an ack lost with the master would wait 5 minutes, not the visibility timeout).
+    "unacked_mutex_expire": 30,
+}
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     keys = Keys(settings.key_prefix)
     url, transport = connection.kombu_broker(
@@ -44,6 +67,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Above the hard time limit: a task still running is never handed to another worker.
         transport["visibility_timeout"] = settings.visibility_timeout_s
         transport.update(restore_options(settings.visibility_timeout_s))
+        transport.update(DEAD_PEER_OPTIONS)
         # Several deployments (and the test suite) can share one Redis.
         transport["global_keyprefix"] = keys.celery_prefix
     # On RabbitMQ (amqp://) there is no visibility timeout: an unacknowledged message goes back

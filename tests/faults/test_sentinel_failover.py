@@ -8,7 +8,6 @@ is answered 503 ServiceUnavailable (never a hang, never another error).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,11 +32,6 @@ def group(tmp_path: Path) -> Iterator[SentinelGroup]:
     g.stop()
 
 
-@pytest.mark.skipif(
-    not os.environ.get("SENTINEL_SOAK"),
-    reason="opt-in (SENTINEL_SOAK=1): about 1 run in 4 a worker stops consuming after the "
-    "failover and the soak times out (issue 15 stays open for it); `make failover` runs it too",
-)
 def test_master_killed_mid_soak_loses_nothing(
     tmp_path: Path, group: SentinelGroup, receiver: Receiver, corpus: Path
 ) -> None:

@@ -14,6 +14,12 @@ def test_redis_broker_has_a_visibility_timeout_and_a_key_prefix() -> None:
         # Dead workers' messages are looked for every 10 s (kombu's default: about 100 s).
         "unacked_restore_interval": 10,
         "unacked_restore_throttle": 1,
+        # A Redis gone silent (host lost, frozen master) fails a command within 5 s instead of
+        # blocking the worker's event loop for good; the restore lock outlives no failover long.
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 10,
+        "unacked_mutex_expire": 30,
     }
 
 

@@ -110,6 +110,9 @@ def test_celery_on_sentinel_keeps_the_redis_transport_options() -> None:
     assert options["sentinel_kwargs"]["password"] == "x"
     assert options["visibility_timeout"] == 900
     assert options["global_keyprefix"] == "imm:celery:"
+    # Bounded: a master that vanished without closing its connections cannot block a worker.
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == 5
+    assert options["health_check_interval"] == 10
 
 
 @pytest.mark.parametrize(
