@@ -237,7 +237,7 @@ def up(settings: Settings) -> int:
         if private:
             redis_url = embedded_redis.start(group, settings.data_dir)
         env = child_env({"IMM_REDIS_URL": redis_url})
-        if private and not os.environ.get("IMM_DEFAULT_PROJECTS", "").strip():
+        if private and not settings.default_projects:
             # A fresh local install answers the README's example: project "demo" exists.
             env["IMM_DEFAULT_PROJECTS"] = "demo"
         add_cli_route(settings, redis_url, env)
@@ -322,6 +322,7 @@ def add_cli_route(settings: Settings, redis_url: str, env: dict[str, str]) -> No
     redis_url = connection.with_sentinel_password(
         redis_url, settings.redis_sentinel_password.get_secret_value()
     )
+    # The children read the variable again: the route is added to its text as given.
     topics = cli_route.topics_with_cli_route(
         os.environ.get("IMM_NOTIFY_TOPICS"), routes, redis_url, prefix
     )
