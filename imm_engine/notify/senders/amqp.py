@@ -20,7 +20,7 @@ import amqp.exceptions
 
 from imm_engine.notify.options import AmqpOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import ConnectedSender
+from imm_engine.notify.senders.base import ConnectedSender, Delivery
 
 
 @dataclass(frozen=True)
@@ -75,29 +75,21 @@ class AmqpSender(ConnectedSender[Session]):
             raise
         return Session(connection, channel)
 
-    def publish(
-        self,
-        conn: Session,
-        dest: Destination,
-        body: bytes,
-        event_id: str,
-        task_id: str,
-        attempt: int,
-    ) -> None:
+    def publish(self, conn: Session, dest: Destination, delivery: Delivery) -> None:
         opts = dest.options
         assert isinstance(opts, AmqpOptions)
         message = amqp.Message(
-            body,
+            delivery.body,
             content_type="application/json",
             content_encoding="utf-8",
-            message_id=event_id,
+            message_id=delivery.event_id,
             delivery_mode=2 if opts.persistent else 1,
             timestamp=int(time.time()),
             app_id="imm-engine",
             application_headers={
-                "x-imm-event-id": event_id,
-                "x-imm-task-id": task_id,
-                "x-imm-delivery-attempt": attempt,
+                "x-imm-event-id": delivery.event_id,
+                "x-imm-task-id": delivery.task_id,
+                "x-imm-delivery-attempt": delivery.attempt,
             },
         )
         kwargs: dict[str, Any] = {"exchange": opts.exchange, "routing_key": opts.routing_key}

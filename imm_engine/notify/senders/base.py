@@ -34,6 +34,18 @@ class Outcome:
     elapsed_ms: float = 0.0
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to hand one completion event to a destination."""
+
+    body: bytes
+    #: The task's EventId: the same on every attempt (receivers deduplicate on it).
+    event_id: str
+    task_id: str
+    #: 1 for the first attempt.
+    attempt: int
+
+
 class Sender(Protocol):
     def send(
         self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
@@ -77,7 +89,7 @@ class BaseSender(ABC):
     ) -> Outcome:
         started = time.monotonic()
         try:
-            status = self.deliver(dest, body, event_id, task_id, attempt)
+            status = self.deliver(dest, Delivery(body, event_id, task_id, attempt))
         except Rejected as exc:
             return self.rejected(exc, started)
         except self.failures as exc:
@@ -85,9 +97,7 @@ class BaseSender(ABC):
         return Outcome(True, status, elapsed_ms=elapsed_ms(started))
 
     @abstractmethod
-    def deliver(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> int | None:
+    def deliver(self, dest: Destination, delivery: Delivery) -> int | None:
         """Publish once; the answer's status code if the transport has one. Raises on failure."""
 
     def is_permanent(self, exc: Exception) -> bool:
@@ -140,9 +150,7 @@ class ConnectedSender(BaseSender, Generic[C]):
         """A new connection to `dest`, ready to publish on (cleans up after itself if not)."""
 
     @abstractmethod
-    def publish(
-        self, conn: C, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> None:
+    def publish(self, conn: C, dest: Destination, delivery: Delivery) -> None:
         """Publish once on `conn` and wait for the broker's acknowledgement, or raise."""
 
     def disconnect(self, conn: C) -> None:
@@ -152,36 +160,26 @@ class ConnectedSender(BaseSender, Generic[C]):
         """False when a kept connection is known to be gone before anything is sent."""
         return True
 
-    def deliver(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> None:
+    def deliver(self, dest: Destination, delivery: Delivery) -> None:
         link = self._links.get(dest.name)
         with link.lock:
             if link.conn is not None and not self.usable(link.conn):
                 self._drop(link)
             reused = link.conn is not None
             try:
-                self._attempt(link, dest, body, event_id, task_id, attempt)
+                self._attempt(link, dest, delivery)
             except self.stale as exc:
                 if not reused or self.is_permanent(exc):
                     raise
-                self._attempt(link, dest, body, event_id, task_id, attempt)
+                self._attempt(link, dest, delivery)
         return None
 
-    def _attempt(
-        self,
-        link: _Link[C],
-        dest: Destination,
-        body: bytes,
-        event_id: str,
-        task_id: str,
-        attempt: int,
-    ) -> None:
+    def _attempt(self, link: _Link[C], dest: Destination, delivery: Delivery) -> None:
         """Connect if needed and publish; after any failure the connection is dropped."""
         try:
             if link.conn is None:
                 link.conn = self.connect(dest)
-            self.publish(link.conn, dest, body, event_id, task_id, attempt)
+            self.publish(link.conn, dest, delivery)
         except Exception:
             self._drop(link)
             raise

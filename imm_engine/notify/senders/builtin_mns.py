@@ -12,7 +12,7 @@ import redis
 
 from imm_engine.notify.builtin_mns import BuiltinTopics, TopicMissing
 from imm_engine.notify.routes import BUILTIN_PREFIX, Destination
-from imm_engine.notify.senders.base import BaseSender
+from imm_engine.notify.senders.base import BaseSender, Delivery
 from imm_engine.state.keys import Keys
 
 
@@ -22,16 +22,14 @@ class BuiltinMnsSender(BaseSender):
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.topics = BuiltinTopics(client, keys)
 
-    def deliver(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> None:
+    def deliver(self, dest: Destination, delivery: Delivery) -> None:
         properties = {
-            "EventId": ("STRING", event_id),
-            "TaskId": ("STRING", task_id),
-            "Attempt": ("NUMBER", str(attempt)),
+            "EventId": ("STRING", delivery.event_id),
+            "TaskId": ("STRING", delivery.task_id),
+            "Attempt": ("NUMBER", str(delivery.attempt)),
         }
         topic = dest.name.removeprefix(BUILTIN_PREFIX)
-        self.topics.publish(topic, body.decode("utf-8"), properties)
+        self.topics.publish(topic, delivery.body.decode("utf-8"), properties)
 
     def describe(self, exc: Exception) -> str:
         return str(exc) if isinstance(exc, TopicMissing) else super().describe(exc)

@@ -20,7 +20,7 @@ from mns.topic import TopicMessage
 
 from imm_engine.notify.options import MnsOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import ConnectedSender, Rejected
+from imm_engine.notify.senders.base import ConnectedSender, Delivery, Rejected
 
 #: MNS error codes that retrying with the same request and credentials cannot fix. A missing
 #: topic or queue is retried: it may be created while the event waits.
@@ -57,19 +57,11 @@ class MnsSender(ConnectedSender[Any]):
         http.conn.timeout = dest.timeout_s  # https: the SDK sets none
         return account
 
-    def publish(
-        self,
-        conn: Any,
-        dest: Destination,
-        body: bytes,
-        event_id: str,
-        task_id: str,
-        attempt: int,
-    ) -> None:
+    def publish(self, conn: Any, dest: Destination, delivery: Delivery) -> None:
         opts = dest.options
         assert isinstance(opts, MnsOptions)
-        text = body.decode("utf-8")
-        properties = _properties(event_id, task_id, attempt)
+        text = delivery.body.decode("utf-8")
+        properties = _properties(delivery.event_id, delivery.task_id, delivery.attempt)
         if opts.topic:
             topic_message = TopicMessage(text, opts.message_tag)
             topic_message.set_user_properties(properties)

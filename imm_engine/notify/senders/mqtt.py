@@ -20,7 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from imm_engine.notify.options import MqttOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import ConnectedSender, Rejected
+from imm_engine.notify.senders.base import ConnectedSender, Delivery, Rejected
 
 #: CONNACK reason codes (MQTT 5 numbering; paho maps 3.1.1's codes onto them) that retrying
 #: with the same settings cannot fix.
@@ -92,15 +92,7 @@ class MqttSender(ConnectedSender[mqtt.Client]):
     def disconnect(self, conn: mqtt.Client) -> None:
         _stop(conn)
 
-    def publish(
-        self,
-        conn: mqtt.Client,
-        dest: Destination,
-        body: bytes,
-        event_id: str,
-        task_id: str,
-        attempt: int,
-    ) -> None:
+    def publish(self, conn: mqtt.Client, dest: Destination, delivery: Delivery) -> None:
         """Publish and wait for the acknowledgement."""
         opts = dest.options
         assert isinstance(opts, MqttOptions)
@@ -109,12 +101,12 @@ class MqttSender(ConnectedSender[mqtt.Client]):
             properties = Properties(PacketTypes.PUBLISH)
             properties.ContentType = "application/json"
             properties.UserProperty = [
-                ("event_id", event_id),
-                ("task_id", task_id),
-                ("attempt", str(attempt)),
+                ("event_id", delivery.event_id),
+                ("task_id", delivery.task_id),
+                ("attempt", str(delivery.attempt)),
             ]
         info = conn.publish(
-            opts.topic, body, qos=opts.qos, retain=opts.retain, properties=properties
+            opts.topic, delivery.body, qos=opts.qos, retain=opts.retain, properties=properties
         )
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise Rejected(f"publish failed: {mqtt.error_string(info.rc)}")

@@ -15,7 +15,7 @@ from redis.typing import EncodableT, FieldT
 
 from imm_engine.notify.options import RedisStreamOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import BaseSender
+from imm_engine.notify.senders.base import BaseSender, Delivery
 from imm_engine.state import connection
 
 #: Replies that retrying with the same configuration cannot fix.
@@ -41,16 +41,14 @@ class RedisStreamSender(BaseSender):
                 self._clients[dest.name] = client
             return client
 
-    def deliver(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> None:
+    def deliver(self, dest: Destination, delivery: Delivery) -> None:
         opts = dest.options
         assert isinstance(opts, RedisStreamOptions)
         fields: dict[FieldT, EncodableT] = {
-            "event_id": event_id,
-            "task_id": task_id,
-            "attempt": str(attempt),
-            "message": body,
+            "event_id": delivery.event_id,
+            "task_id": delivery.task_id,
+            "attempt": str(delivery.attempt),
+            "message": delivery.body,
         }
         self._client(dest, opts).xadd(
             opts.stream, fields, maxlen=opts.maxlen or None, approximate=True

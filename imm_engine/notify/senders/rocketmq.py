@@ -17,7 +17,7 @@ from typing import Any
 
 from imm_engine.notify.options import RocketMqOptions
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import ConnectedSender
+from imm_engine.notify.senders.base import ConnectedSender, Delivery
 
 
 def available() -> bool:
@@ -43,28 +43,20 @@ class RocketMqSender(ConnectedSender[Any]):
         producer.startup()
         return producer
 
-    def publish(
-        self,
-        conn: Any,
-        dest: Destination,
-        body: bytes,
-        event_id: str,
-        task_id: str,
-        attempt: int,
-    ) -> None:
+    def publish(self, conn: Any, dest: Destination, delivery: Delivery) -> None:
         from rocketmq import Message
 
         opts = dest.options
         assert isinstance(opts, RocketMqOptions)
         message = Message()
         message.topic = opts.topic
-        message.body = body
+        message.body = delivery.body
         if opts.tag:
             message.tag = opts.tag
-        message.keys = event_id
-        message.add_property("event_id", event_id)
-        message.add_property("task_id", task_id)
-        message.add_property("attempt", str(attempt))
+        message.keys = delivery.event_id
+        message.add_property("event_id", delivery.event_id)
+        message.add_property("task_id", delivery.task_id)
+        message.add_property("attempt", str(delivery.attempt))
         conn.send(message)
 
     def disconnect(self, conn: Any) -> None:

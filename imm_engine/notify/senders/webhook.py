@@ -24,7 +24,7 @@ import httpx
 from imm_engine import __version__
 from imm_engine.notify.addresses import check_host
 from imm_engine.notify.routes import Destination
-from imm_engine.notify.senders.base import BaseSender, Outcome, Rejected
+from imm_engine.notify.senders.base import BaseSender, Delivery, Outcome, Rejected
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -78,13 +78,18 @@ class WebhookSender(BaseSender):
                 )
         return super().send(dest, body, event_id, task_id, attempt)
 
-    def deliver(
-        self, dest: Destination, body: bytes, event_id: str, task_id: str, attempt: int
-    ) -> int:
+    def deliver(self, dest: Destination, delivery: Delivery) -> int:
         response = self.client.post(
             dest.url,
-            content=body,
-            headers=headers_for(dest, body, event_id, task_id, attempt, time.time()),
+            content=delivery.body,
+            headers=headers_for(
+                dest,
+                delivery.body,
+                delivery.event_id,
+                delivery.task_id,
+                delivery.attempt,
+                time.time(),
+            ),
             timeout=dest.timeout_s,
         )
         if not 200 <= response.status_code < 300:
