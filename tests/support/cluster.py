@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import redis
@@ -61,7 +61,11 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 30.0) -> PrivateRedis:
+    def extra_args(self) -> list[str]:
+        """More redis-server arguments (a replica's `--replicaof`)."""
+        return []
+
+    def start(self, timeout: float = 30.0) -> Self:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed"
         argv = [
@@ -69,6 +73,7 @@ class PrivateRedis:
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
             "--daemonize", "no", "--protected-mode", "yes",
             "--logfile", str(self.dir / "redis.log"),
+            *self.extra_args(),
         ]  # fmt: skip
         self.proc = subprocess.Popen(argv, start_new_session=True)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=2)

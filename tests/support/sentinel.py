@@ -51,24 +51,8 @@ class DataNode(PrivateRedis):
         super().__init__(directory)
         self.replica_of = replica_of
 
-    def start(self, timeout: float = 30.0) -> DataNode:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed"
-        argv = [
-            binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.dir),
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-            "--daemonize", "no", "--protected-mode", "yes",
-            "--logfile", str(self.dir / "redis.log"),
-        ]  # fmt: skip
-        if self.replica_of:
-            argv += ["--replicaof", "127.0.0.1", str(self.replica_of)]
-        self.proc = subprocess.Popen(argv, start_new_session=True)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=2)
-        try:
-            wait_until("redis-server answering", lambda: _pings(client), timeout, every=0.05)
-        finally:
-            client.close()
-        return self
+    def extra_args(self) -> list[str]:
+        return ["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []
 
 
 class SentinelNode:
