@@ -35,6 +35,14 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
+@pytest.fixture(scope="module")
+def hooks() -> Iterator[Receiver]:
+    """A webhook receiver of the module's own (for a module's own service)."""
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
 @pytest.fixture(scope="session")
 def flaky() -> Iterator[Receiver]:
     """A second receiver, behind FLAKY_TOPIC, that tests tell to fail first."""

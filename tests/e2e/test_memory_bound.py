@@ -5,7 +5,6 @@ and the same worker converts the next document."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import uuid
@@ -16,8 +15,8 @@ import redis
 from alibabacloud_imm20200930 import models as m
 
 from tests.support.hostile_docs import big_table_docx
-from tests.support.needs import need, redis_available
-from tests.support.service import TOPIC, Receiver, Service, notification, run_service
+from tests.support.needs import need
+from tests.support.service import Receiver, Service, notification, own_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
 
@@ -26,32 +25,18 @@ BUCKET = "memory"
 
 
 @pytest.fixture(scope="module")
-def hooks() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[Service]:
-    need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
-    need(shutil.which("soffice") is not None, "LibreOffice (run `make deps`)")
     need(shutil.which("bwrap") is not None, "bubblewrap (run `make deps`)")
-    prefix = f"immtest{uuid.uuid4().hex[:8]}"
-    topics = {TOPIC: {"type": "webhook", "url": hooks.url, "allow_private": True}}
-    service = Service(
+    yield from own_service(
         tmp_path_factory.mktemp("memory-bound"),
+        hooks.url,
         {
-            "IMM_REDIS_URL": REDIS_URL,
-            "IMM_KEY_PREFIX": prefix,
-            "IMM_NOTIFY_TOPICS": json.dumps(topics),
             "IMM_WORKER_CONCURRENCY": "1",
             "IMM_MAX_XML_RATIO": "0",
             "IMM_MAX_PROCESS_MEMORY": "1024",
             "IMM_CONVERT_TIMEOUT": "200",
         },
     )
-    yield from run_service(service, REDIS_URL, prefix)
 
 
 def convert(svc: Service, hooks: Receiver, key: str, data: bytes) -> dict[str, object]:

@@ -6,9 +6,7 @@ and a given-up event; a SIGKILLed soffice counts one restart."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import time
 import uuid
@@ -20,9 +18,15 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.needs import need, redis_available
 from tests.support.paths import FIXTURES
-from tests.support.service import TOPIC, Receiver, Service, free_port, notification, run_service
+from tests.support.service import (
+    TOPIC,
+    Receiver,
+    Service,
+    free_port,
+    notification,
+    own_service,
+)
 from tests.support.soffice_procs import gone, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
@@ -36,36 +40,22 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture(scope="module")
-def hooks() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[Service]:
-    need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
-    need(shutil.which("soffice") is not None, "LibreOffice (run `make deps`)")
-    prefix = f"immtest{uuid.uuid4().hex[:8]}"
     refused = f"http://127.0.0.1:{free_port()}/nobody-listens"
-    topics = {
-        TOPIC: {"type": "webhook", "url": hooks.url, "allow_private": True},
-        DEAD_TOPIC: {"type": "webhook", "url": refused, "allow_private": True, "timeout": 1},
-    }
-    service = Service(
+    yield from own_service(
         tmp_path_factory.mktemp("metrics"),
+        hooks.url,
         {
-            "IMM_REDIS_URL": REDIS_URL,
-            "IMM_KEY_PREFIX": prefix,
-            "IMM_NOTIFY_TOPICS": json.dumps(topics),
             "IMM_NOTIFY_MAX_ATTEMPTS": "2",
             "IMM_NOTIFY_MAX_BACKOFF": "0.2",
             "IMM_WORKER_CONCURRENCY": "1",
             "IMM_WORKER_METRICS_PORT": str(free_port()),
             "IMM_METRICS_TOKEN": TOKEN,
         },
+        topics={
+            DEAD_TOPIC: {"type": "webhook", "url": refused, "allow_private": True, "timeout": 1}
+        },
     )
-    yield from run_service(service, REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ One worker process, so "the next task" runs on the worker that suffered the faul
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
 import signal
 import time
 import uuid
@@ -26,9 +24,8 @@ from alibabacloud_imm20200930 import models as m
 from alibabacloud_imm20200930.client import Client
 
 from imm_engine.models import TaskRecord
-from tests.support.needs import need, redis_available
 from tests.support.paths import CORPUS
-from tests.support.service import TOPIC, Receiver, Service, notification, run_service
+from tests.support.service import Receiver, Service, notification, own_service
 from tests.support.soffice_procs import find_soffice, freeze, gone, parent_of, wait_soffice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soffice]
@@ -39,29 +36,12 @@ CONVERT_TIMEOUT = 6
 
 
 @pytest.fixture(scope="module")
-def hooks() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[Service]:
-    need(redis_available(REDIS_URL), "Redis on 127.0.0.1:6379")
-    need(shutil.which("soffice") is not None, "LibreOffice (run `make deps`)")
-    prefix = f"immtest{uuid.uuid4().hex[:8]}"
-    topics = {TOPIC: {"type": "webhook", "url": hooks.url, "allow_private": True}}
-    service = Service(
+    yield from own_service(
         tmp_path_factory.mktemp("soffice-faults"),
-        {
-            "IMM_REDIS_URL": REDIS_URL,
-            "IMM_KEY_PREFIX": prefix,
-            "IMM_NOTIFY_TOPICS": json.dumps(topics),
-            "IMM_WORKER_CONCURRENCY": "1",
-            "IMM_CONVERT_TIMEOUT": str(CONVERT_TIMEOUT),
-        },
+        hooks.url,
+        {"IMM_WORKER_CONCURRENCY": "1", "IMM_CONVERT_TIMEOUT": str(CONVERT_TIMEOUT)},
     )
-    yield from run_service(service, REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="module")

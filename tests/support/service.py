@@ -297,3 +297,38 @@ def run_service(service: Service, redis_url: str, prefix: str) -> Iterator[Servi
     for key in client.scan_iter(f"{prefix}*", count=1000):
         client.delete(key)
     assert code == 0, f"imm-engine up exited with {code}: {service.log()}"
+
+
+def own_service(
+    directory: Path,
+    receiver_url: str,
+    env: dict[str, str],
+    *,
+    topics: dict[str, Any] | None = None,
+    redis_url: str = "redis://127.0.0.1:6379/9",
+) -> Iterator[Service]:
+    """Body of a module's fixture: a whole service of the module's own (own key prefix on
+    `redis_url`, LibreOffice), notifying `receiver_url` on TOPIC and on `topics`, with `env`
+    on top; stopped and its keys deleted afterwards (run_service)."""
+    import shutil
+    import uuid
+
+    from tests.support.needs import need, redis_available
+
+    need(redis_available(redis_url), "Redis on 127.0.0.1:6379")
+    need(shutil.which("soffice") is not None, "LibreOffice (run `make deps`)")
+    prefix = f"immtest{uuid.uuid4().hex[:8]}"
+    every = {
+        TOPIC: {"type": "webhook", "url": receiver_url, "allow_private": True},
+        **(topics or {}),
+    }
+    service = Service(
+        directory,
+        {
+            "IMM_REDIS_URL": redis_url,
+            "IMM_KEY_PREFIX": prefix,
+            "IMM_NOTIFY_TOPICS": json.dumps(every),
+            **env,
+        },
+    )
+    yield from run_service(service, redis_url, prefix)
