@@ -7,6 +7,14 @@ a retry, or given up on. Entries left pending by a dispatcher that died are clai
 another after `claim_idle_s`. Failed deliveries wait in a sorted set scored by their due
 time and re-enter the stream when due. Every attempt is logged on the task
 (`<prefix>:task:<id>:deliveries`); entries that exhaust their attempts go to a dead list.
+
+Notified means durable: with `durable_replicas` (IMM_REDIS_WAIT_REPLICAS, 1 on Sentinel) a
+batch is delivered only once that many replicas hold everything written before it was read,
+the task's final record included (WAIT). Otherwise a failover right after a delivery could
+bring back a master on which the task is still Running: the client would have been told
+Succeeded while GetTask says Running until the task ran again. A batch the replicas do not
+confirm in time is held and tried again; if the master dies meanwhile, the events die with
+the records they describe, and the tasks run and notify again on the new master.
 """
 
 from __future__ import annotations
@@ -58,6 +66,8 @@ class Dispatcher:
         log_ttl_s: int,
         threads: int = 16,
         senders: dict[str, Sender] | None = None,
+        durable_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
     ) -> None:
         self.r = client
         self.keys = keys
@@ -67,6 +77,10 @@ class Dispatcher:
         self.max_backoff_s = max_backoff_s
         self.log_ttl_s = log_ttl_s
         self.threads = threads
+        self.durable_replicas = durable_replicas
+        self.wait_timeout_ms = wait_timeout_ms
+        #: Entries read but not yet confirmed on the replicas (delivered once they are).
+        self._held: list[tuple[str, dict[str, str]]] = []
         self.senders: dict[str, Sender] = senders or default_senders(
             used_kinds(routes), client, keys
         )
@@ -102,7 +116,7 @@ class Dispatcher:
                     self._promote(
                         keys=[self.keys.outbox_retry, self.keys.outbox], args=[time.time()]
                     )
-                    entries: list[tuple[str, dict[str, str]]] = []
+                    entries, self._held = self._held, []
                     if time.monotonic() - last_claim > 10:
                         entries += self._claim_stale()
                         last_claim = time.monotonic()
@@ -111,6 +125,10 @@ class Dispatcher:
                         entries += self._read(free)
                     else:
                         stop.wait(0.05)
+                    self._held = entries  # kept if Redis fails before they are handed out
+                    if entries and not self._replicated():
+                        continue
+                    self._held = []
                     for entry_id, fields in entries:
                         dest = fields.get("destination", "")
                         with self._lock:
@@ -128,6 +146,26 @@ class Dispatcher:
                     with contextlib.suppress(redis.RedisError):
                         self.ensure_group()
         log.info("notification dispatcher %s stopped", self.consumer)
+
+    def _replicated(self) -> bool:
+        """Whether `durable_replicas` replicas hold everything written so far. WAIT counts the
+        replicas that acknowledged this connection's last write, so the pipeline writes first
+        (after the entries were read, so after the records they describe were finished)."""
+        if self.durable_replicas <= 0:
+            return True
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(self.keys.outbox_probe, self.consumer, ex=60)
+        pipe.execute_command("WAIT", self.durable_replicas, self.wait_timeout_ms)
+        acked = int(pipe.execute()[1])
+        if acked < self.durable_replicas:
+            log.warning(
+                "dispatcher: %d of %d replicas confirmed within %d ms; deliveries held",
+                acked,
+                self.durable_replicas,
+                self.wait_timeout_ms,
+            )
+            return False
+        return True
 
     def _read(self, count: int) -> list[tuple[str, dict[str, str]]]:
         reply: Any = self.r.xreadgroup(

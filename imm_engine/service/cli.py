@@ -212,6 +212,8 @@ def notifier(settings: Settings) -> int:
         max_attempts=settings.notify_max_attempts,
         max_backoff_s=settings.notify_max_backoff_s,
         log_ttl_s=settings.task_ttl_s,
+        durable_replicas=settings.durable_replicas,
+        wait_timeout_ms=settings.redis_wait_timeout_ms,
     )
     dispatcher.run(stop)
     return 0

@@ -35,6 +35,11 @@ class Keys:
         return "notifiers"
 
     @property
+    def outbox_probe(self) -> str:
+        """String: a dispatcher writes it before it WAITs for replicas (notify/dispatcher.py)."""
+        return f"{self.prefix}:outbox:probe"
+
+    @property
     def outbox_retry(self) -> str:
         """Sorted set: deliveries waiting for their next attempt, scored by due time."""
         return f"{self.prefix}:outbox:retry"

@@ -163,3 +163,21 @@ def test_private_addresses_are_refused_unless_allowed(
     assert entry["State"] == "GaveUp"
     assert "loopback" in str(entry["Error"])
     assert receiver.for_task("T5") == []
+
+
+def test_an_event_is_held_until_the_replicas_confirm_it(
+    redis_url: str, keys: Keys, receiver: Receiver
+) -> None:
+    """With durable_replicas, nothing is delivered until that many replicas hold it: the
+    Redis here has no replica, so the event stays held (and is delivered once none is asked)."""
+    client, held = make(redis_url, keys, receiver.url)
+    held.durable_replicas, held.wait_timeout_ms = 1, 100
+    enqueue(client, keys, "T-held")
+    with running(held):
+        time.sleep(2)
+    assert receiver.for_task("T-held") == []
+    _, plain = make(redis_url, keys, receiver.url)
+    plain.claim_idle_s = 0.1  # takes over the entry the stopped dispatcher still holds
+    with running(plain):
+        receiver.wait_for("T-held", 15)
+    assert len(receiver.for_task("T-held")) == 1
