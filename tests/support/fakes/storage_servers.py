@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,13 @@ from typing import Any
 import httpx
 
 from tests.support.paths import ROOT
+from tests.support.service import free_port
 
 OSS_AK = "fake-oss-ak"
 OSS_SECRET = "fake-oss-secret"
 S3_AK = "fake-s3-ak"
 S3_SECRET = "fake-s3-secret"
 DENIED_BUCKET = "oss-denied"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clean_env() -> dict[str, str]:
